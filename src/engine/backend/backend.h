@@ -1,0 +1,81 @@
+/* backend.h: the seam between the engine's math and the hardware (implementer header).
+ *
+ * Layers never call BLAS or oneDNN directly: they call through the ops table of the selected
+ * backend, pf_backend(). cpu_ref.c is the plain-loop oracle every test compares against;
+ * cpu.c is the fast one (oneDNN convolutions, OpenBLAS GEMM). A backend may leave an entry
+ * NULL; the dispatch helpers below then fall back to cpu_ref. Only backend/registry.c knows
+ * which backends exist (and is the only file with #ifdef PF_HAVE_CUDA). */
+#ifndef PF_ENGINE_BACKEND_BACKEND_H
+#define PF_ENGINE_BACKEND_BACKEND_H
+
+#include <stdbool.h>
+
+/* One 2-D convolution, all sizes resolved. x (N, C, H, W), w (K, C/groups, R, S), b (K) or
+ * NULL, y (N, K, OH, OW). Padding may be asymmetric (TensorFlow SAME puts the odd pixel at the
+ * bottom/right): OH = (H + pad_t + pad_b - R) / stride_h + 1, likewise OW. */
+struct pf_conv_desc {
+    int N, C, H, W;       /* input */
+    int K, R, S;          /* output channels, kernel height, width */
+    int stride_h, stride_w;
+    int pad_t, pad_b, pad_l, pad_r;
+    int groups;           /* C and K divisible by groups; depthwise: groups = C */
+    int OH, OW;           /* output size (derived, filled by pf_conv_desc_finish) */
+};
+
+/* Computes OH and OW; returns 0 or -PF_ESHAPE when the kernel does not fit. */
+int pf_conv_desc_finish(struct pf_conv_desc *d);
+
+struct pf_backend_ops {
+    const char *name; /* "cpu", "cpu_ref", "cuda" */
+
+    /* Sets the number of threads the backend's libraries use (OpenBLAS, oneDNN's OpenMP). */
+    void (*set_threads)(int n);
+
+    /* C = alpha * op(A) op(B) + beta * C, row-major, exact BLAS meaning: op(A) is M x K,
+     * op(B) is K x N, lda/ldb/ldc are row strides of A, B, C as stored. */
+    void (*sgemm)(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+                  int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+    /* Convolutions. `state` points to a per-layer slot (initially NULL) where a backend may cache
+     * primitives and scratch for this descriptor; it is released with conv_state_free. If the
+     * descriptor changes (new batch size), the backend rebuilds what it cached.
+     * forward: y = conv(x, w) + b. backward_data: dx = conv^T(dy, w) (overwrites dx).
+     * backward_weights: dw = sum over batch (overwrites), db = sum of dy over N, OH, OW
+     * (overwrites; db may be NULL). Return 0 or a negative PF_E* code. */
+    int (*conv2d_forward)(const struct pf_conv_desc *d, void **state, const float *x,
+                          const float *w, const float *b, float *y);
+    int (*conv2d_backward_data)(const struct pf_conv_desc *d, void **state, const float *dy,
+                                const float *w, float *dx);
+    int (*conv2d_backward_weights)(const struct pf_conv_desc *d, void **state, const float *x,
+                                   const float *dy, float *dw, float *db);
+    void (*conv_state_free)(void *state);
+};
+
+/* The plain-loop oracle and the fast CPU backend. */
+extern const struct pf_backend_ops pf_backend_cpu_ref;
+extern const struct pf_backend_ops pf_backend_cpu;
+
+/* The backend in use (default: cpu). Not thread-safe to change while a model runs. */
+const struct pf_backend_ops *pf_backend(void);
+/* Selects a backend by name ("cpu", "cpu_ref", "cuda"); -PF_EUNSUPPORTED if this build or
+ * machine lacks it (the message says why). */
+int pf_backend_select(const char *name);
+/* Looks a backend up by name without selecting it; NULL if unavailable. */
+const struct pf_backend_ops *pf_backend_get(const char *name);
+
+/* ---- dispatch: what layers and learners call ----
+ * Each calls the selected backend's entry, or cpu_ref's when that entry is NULL. */
+void pf_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+              int lda, const float *B, int ldb, float beta, float *C, int ldc);
+int pf_conv2d_forward(const struct pf_conv_desc *d, void **state, const float *x, const float *w,
+                      const float *b, float *y);
+int pf_conv2d_backward_data(const struct pf_conv_desc *d, void **state, const float *dy,
+                            const float *w, float *dx);
+int pf_conv2d_backward_weights(const struct pf_conv_desc *d, void **state, const float *x,
+                               const float *dy, float *dw, float *db);
+/* Frees a conv state slot filled by the current backend and sets *state to NULL. */
+void pf_conv_state_free(void **state);
+/* Sets the thread count of every backend library (OpenBLAS, oneDNN). */
+void pf_backend_set_threads(int n);
+
+#endif

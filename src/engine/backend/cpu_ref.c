@@ -1,0 +1,148 @@
+/* cpu_ref.c: the oracle backend. Obvious loops, no libraries, no cleverness: every fast path
+ * (cpu.c, cuda.cu) is tested against these. Accumulation is in double where a sum is long, so
+ * the oracle is more accurate than what it checks. */
+#include <stddef.h>
+#include <string.h>
+
+#include "engine/backend/backend.h"
+
+static void ref_set_threads(int n) { (void)n; }
+
+static void ref_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                      int ldc)
+{
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+            double s = 0.0;
+            for (int k = 0; k < K; k++) {
+                float a = trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                float b = trans_b ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                s += (double)a * b;
+            }
+            float *c = &C[(size_t)i * ldc + j];
+            *c = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * *c));
+        }
+    }
+}
+
+/* Index helpers, NCHW and (K, C/groups, R, S). */
+static inline size_t xi(const struct pf_conv_desc *d, int n, int c, int h, int w)
+{
+    return (((size_t)n * d->C + c) * d->H + h) * d->W + w;
+}
+static inline size_t yi(const struct pf_conv_desc *d, int n, int k, int h, int w)
+{
+    return (((size_t)n * d->K + k) * d->OH + h) * d->OW + w;
+}
+static inline size_t wi(const struct pf_conv_desc *d, int k, int c, int r, int s)
+{
+    return (((size_t)k * (d->C / d->groups) + c) * d->R + r) * d->S + s;
+}
+
+static int ref_conv_fwd(const struct pf_conv_desc *d, void **state, const float *x,
+                        const float *w, const float *b, float *y)
+{
+    (void)state;
+    int cg = d->C / d->groups, kg = d->K / d->groups;
+    for (int n = 0; n < d->N; n++)
+        for (int k = 0; k < d->K; k++) {
+            int g = k / kg;
+            for (int oh = 0; oh < d->OH; oh++)
+                for (int ow = 0; ow < d->OW; ow++) {
+                    double s = b ? b[k] : 0.0;
+                    for (int c = 0; c < cg; c++)
+                        for (int r = 0; r < d->R; r++) {
+                            int h = oh * d->stride_h - d->pad_t + r;
+                            if (h < 0 || h >= d->H)
+                                continue;
+                            for (int q = 0; q < d->S; q++) {
+                                int ww = ow * d->stride_w - d->pad_l + q;
+                                if (ww < 0 || ww >= d->W)
+                                    continue;
+                                s += (double)x[xi(d, n, g * cg + c, h, ww)] * w[wi(d, k, c, r, q)];
+                            }
+                        }
+                    y[yi(d, n, k, oh, ow)] = (float)s;
+                }
+        }
+    return 0;
+}
+
+static int ref_conv_bwd_data(const struct pf_conv_desc *d, void **state, const float *dy,
+                             const float *w, float *dx)
+{
+    (void)state;
+    int cg = d->C / d->groups, kg = d->K / d->groups;
+    memset(dx, 0, sizeof(float) * (size_t)d->N * d->C * d->H * d->W);
+    for (int n = 0; n < d->N; n++)
+        for (int k = 0; k < d->K; k++) {
+            int g = k / kg;
+            for (int oh = 0; oh < d->OH; oh++)
+                for (int ow = 0; ow < d->OW; ow++) {
+                    float gy = dy[yi(d, n, k, oh, ow)];
+                    for (int c = 0; c < cg; c++)
+                        for (int r = 0; r < d->R; r++) {
+                            int h = oh * d->stride_h - d->pad_t + r;
+                            if (h < 0 || h >= d->H)
+                                continue;
+                            for (int q = 0; q < d->S; q++) {
+                                int ww = ow * d->stride_w - d->pad_l + q;
+                                if (ww < 0 || ww >= d->W)
+                                    continue;
+                                dx[xi(d, n, g * cg + c, h, ww)] += gy * w[wi(d, k, c, r, q)];
+                            }
+                        }
+                }
+        }
+    return 0;
+}
+
+static int ref_conv_bwd_weights(const struct pf_conv_desc *d, void **state, const float *x,
+                                const float *dy, float *dw, float *db)
+{
+    (void)state;
+    int cg = d->C / d->groups, kg = d->K / d->groups;
+    for (int k = 0; k < d->K; k++) {
+        int g = k / kg;
+        if (db) {
+            double s = 0.0;
+            for (int n = 0; n < d->N; n++)
+                for (int oh = 0; oh < d->OH; oh++)
+                    for (int ow = 0; ow < d->OW; ow++)
+                        s += dy[yi(d, n, k, oh, ow)];
+            db[k] = (float)s;
+        }
+        for (int c = 0; c < cg; c++)
+            for (int r = 0; r < d->R; r++)
+                for (int q = 0; q < d->S; q++) {
+                    double s = 0.0;
+                    for (int n = 0; n < d->N; n++)
+                        for (int oh = 0; oh < d->OH; oh++) {
+                            int h = oh * d->stride_h - d->pad_t + r;
+                            if (h < 0 || h >= d->H)
+                                continue;
+                            for (int ow = 0; ow < d->OW; ow++) {
+                                int ww = ow * d->stride_w - d->pad_l + q;
+                                if (ww < 0 || ww >= d->W)
+                                    continue;
+                                s += (double)dy[yi(d, n, k, oh, ow)] * x[xi(d, n, g * cg + c, h, ww)];
+                            }
+                        }
+                    dw[wi(d, k, c, r, q)] = (float)s;
+                }
+    }
+    return 0;
+}
+
+static void ref_conv_state_free(void *state) { (void)state; }
+
+const struct pf_backend_ops pf_backend_cpu_ref = {
+    .name = "cpu_ref",
+    .set_threads = ref_set_threads,
+    .sgemm = ref_sgemm,
+    .conv2d_forward = ref_conv_fwd,
+    .conv2d_backward_data = ref_conv_bwd_data,
+    .conv2d_backward_weights = ref_conv_bwd_weights,
+    .conv_state_free = ref_conv_state_free,
+};

@@ -1,0 +1,72 @@
+/* graph.h: struct pf_model, a network as layers in topological order (module API).
+ *
+ * Built from a netdef YAML (DESIGN.md section 4). The model owns every layer, their params and
+ * the activation buffers: for each layer an output y and an output gradient dy, sized for the
+ * batch given to pf_model_set_batch. Forward and backward never allocate. The network's output
+ * (the last layer's y) is the logits, (N, classes). */
+#ifndef PF_ENGINE_MODEL_GRAPH_H
+#define PF_ENGINE_MODEL_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine/core/pf_cfg.h"
+#include "engine/layers/layer.h"
+
+struct pf_model {
+    char name[PF_NAME_MAX];
+    struct pf_shape input;    /* per-sample input shape (C, H, W) */
+    int classes;
+    struct pf_layer *layers;  /* n_layers, topological order */
+    int n_layers;
+    int batch;                /* activations are allocated for up to this many samples */
+    float **y, **dy;          /* per layer: output and output gradient, (batch, out) each */
+    int *n_consumers;         /* per layer: how many layers read its output */
+    float *scratch;           /* fan-out gradient buffer: max layer output size x batch */
+    size_t scratch_len;
+};
+
+/* Builds a model from a parsed netdef. Every key is validated; errors name the file, line and
+ * layer. Params are zero: call pf_model_init_params for a fresh model. Caller frees the model
+ * with pf_model_free. Returns 0 or a negative PF_E* code. */
+int pf_model_from_cfg(const struct pf_cfg *netdef, struct pf_model **out);
+/* Parses YAML text or a file, then pf_model_from_cfg. */
+int pf_model_from_yaml(const char *text, size_t len, const char *name, struct pf_model **out);
+int pf_model_from_file(const char *path, struct pf_model **out);
+void pf_model_free(struct pf_model *m);
+
+/* The netdef YAML of the model as it is now (real channel counts). Caller frees *out. */
+int pf_model_to_yaml(const struct pf_model *m, char **out);
+
+/* He (Kaiming) uniform init for conv and dense weights (fan-in), zero biases, BN gamma 1 and
+ * beta 0, running var 1. Deterministic for a seed. */
+void pf_model_init_params(struct pf_model *m, unsigned long long seed);
+
+/* A deep copy: same netdef, same parameter values (masks too), its own activations. */
+int pf_model_clone(const struct pf_model *m, struct pf_model **out);
+
+/* Allocates activations for batches of up to N samples (no-op if already large enough). */
+int pf_model_set_batch(struct pf_model *m, int N);
+
+/* Forward pass over x (N, C, H, W); N <= batch. The logits are pf_model_logits(m). */
+int pf_model_forward(struct pf_model *m, const float *x, int N, bool train);
+static inline const float *pf_model_logits(const struct pf_model *m)
+{
+    return m->y[m->n_layers - 1];
+}
+/* Backward pass after a forward with the same x and N, from dlogits (N, classes); accumulates
+ * into every trainable param's gradient. dlogits is not modified. */
+int pf_model_backward(struct pf_model *m, const float *x, const float *dlogits, int N);
+void pf_model_zero_grad(struct pf_model *m);
+
+/* Index of the layer with that name, or -1. */
+int pf_model_find(const struct pf_model *m, const char *name);
+
+/* Visits every param of every layer in order. */
+typedef int (*pf_param_visit_fn)(struct pf_layer *l, struct pf_param *p, void *user);
+int pf_model_for_each_param(struct pf_model *m, pf_param_visit_fn fn, void *user);
+
+/* Totals at batch 1: MACs, other ops, params (see struct pf_count). */
+void pf_model_count(const struct pf_model *m, struct pf_count *total);
+
+#endif
