@@ -1,15 +1,662 @@
-/* main.c: the pocketflow command line. Parses argv, runs one subcommand, prints errors; the only
- * place that exits. */
+/* main.c: the pocketflow command line. Parses argv into one subcommand (train, eval, info,
+ * bench), runs it on the engine, prints results on stdout and errors on stderr. The only place
+ * that exits. Every option is one row of its subcommand's table, which also prints --help. */
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/backend/backend.h"
+#include "engine/core/pf_status.h"
+#include "engine/io/dataset.h"
+#include "engine/io/model_h5.h"
+#include "engine/model/graph.h"
+#include "engine/model/train.h"
+#include "engine/core/pf_alloc.h"
+#include "engine/layers/softmax_xent.h"
+
+#define PF_VERSION "0.1.0"
+#define DEFAULT_MODEL "assets/models/fmnist_bn.h5"
+
+static char cmdline[2048]; /* the command as typed, recorded in model files */
+
+/* ---- option tables ---- */
+
+enum opt_type { OPT_STR, OPT_INT, OPT_FLOAT, OPT_FLAG };
+
+struct opt {
+    const char *name;     /* without leading dashes */
+    enum opt_type type;
+    const char *def;      /* default as text; NULL = none */
+    const char *help;
+    const char *val;      /* parsed value (argv text, or "1" for flags) */
+};
+
+struct cmd {
+    const char *name;
+    const char *usage;    /* positional part */
+    const char *summary;
+    struct opt *opts;
+    int (*run)(struct cmd *c, const char *pos);
+};
+
+#define COMMON_OPTS                                                                            \
+    {"threads", OPT_INT, "2", "threads for OpenBLAS and oneDNN", NULL},                       \
+    {"seed", OPT_INT, "0", "random seed (initialisation, shuffling, augmentation)", NULL},    \
+    {"device", OPT_STR, "cpu", "backend: cpu, cpu_ref (the slow oracle), cuda", NULL},        \
+    {"help", OPT_FLAG, NULL, "show this help", NULL}
+
+static struct opt train_opts[] = {
+    {"net", OPT_STR, NULL, "netdef YAML to train from scratch (or --init MODEL.h5)", NULL},
+    {"init", OPT_STR, NULL, "model file to continue training from", NULL},
+    {"data", OPT_STR, "fmnist", "dataset: fmnist, fmnist:DIR, mnist:DIR, cifar10:DIR, synthetic", NULL},
+    {"epochs", OPT_FLOAT, "10", "training epochs", NULL},
+    {"nb_epochs_rat", OPT_FLOAT, "1", "PocketFlow's scale on epochs and decay boundaries", NULL},
+    {"batch", OPT_INT, "128", "mini-batch size", NULL},
+    {"optimizer", OPT_STR, "sgd", "sgd (momentum) or adam", NULL},
+    {"lr", OPT_FLOAT, "0.1", "lrn_rate_init: lr0 = lr x batch / 128 (adam: lr as given)", NULL},
+    {"momentum", OPT_FLOAT, "0.9", "SGD momentum", NULL},
+    {"wd", OPT_FLOAT, "3e-4", "weight decay on conv and dense weights (BN and biases excluded)", NULL},
+    {"schedule", OPT_STR, "piecewise", "piecewise (x0.1 at 50% and 75%), cosine, constant", NULL},
+    {"no_augment", OPT_FLAG, NULL, "no pad-4 random crop and flip", NULL},
+    {"val", OPT_INT, "5000", "training images kept out for validation (PocketFlow: 5000)", NULL},
+    {"out", OPT_STR, "model.h5", "where to write the trained model", NULL},
+    {"json", OPT_FLAG, NULL, "print the result as one JSON object", NULL},
+    COMMON_OPTS,
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static struct opt eval_opts[] = {
+    {"data", OPT_STR, NULL, "dataset (default: the one recorded in the model file)", NULL},
+    {"split", OPT_STR, "test", "test, val (the 5000 held-out training images) or train", NULL},
+    {"batch", OPT_INT, "100", "evaluation batch size", NULL},
+    {"json", OPT_FLAG, NULL, "print one JSON object: accuracy, loss, samples", NULL},
+    COMMON_OPTS,
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static struct opt info_opts[] = {
+    {"json", OPT_FLAG, NULL, "print one JSON object: per-layer rows and totals", NULL},
+    COMMON_OPTS,
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static struct opt bench_opts[] = {
+    {"net", OPT_STR, "convnet_fmnist", "built-in net (assets/nets/NAME.yaml) or a netdef path", NULL},
+    {"batch", OPT_INT, "128", "batch size for training and inference throughput", NULL},
+    {"steps", OPT_INT, "50", "timed training steps (median reported)", NULL},
+    {"warmup", OPT_INT, "5", "untimed steps first", NULL},
+    {"json", OPT_FLAG, NULL, "print one JSON object (the fields of shared/bench/torch_ref.py)", NULL},
+    COMMON_OPTS,
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static struct opt *opt_find(struct opt *o, const char *name)
+{
+    for (; o->name; o++)
+        if (!strcmp(o->name, name))
+            return o;
+    return NULL;
+}
+
+static const char *opt_str(struct cmd *c, const char *name)
+{
+    struct opt *o = opt_find(c->opts, name);
+    return o->val ? o->val : o->def;
+}
+
+static bool opt_set(struct cmd *c, const char *name) { return opt_find(c->opts, name)->val != NULL; }
+
+/* Values were validated by parse_args, so these conversions cannot fail. */
+static long opt_int(struct cmd *c, const char *name)
+{
+    const char *s = opt_str(c, name);
+    return s ? strtol(s, NULL, 10) : 0;
+}
+
+static double opt_float(struct cmd *c, const char *name)
+{
+    const char *s = opt_str(c, name);
+    return s ? strtod(s, NULL) : 0.0;
+}
+
+static void print_help(const struct cmd *c)
+{
+    printf("usage: pocketflow %s %s[options]\n\n%s\n\noptions:\n", c->name, c->usage, c->summary);
+    for (const struct opt *o = c->opts; o->name; o++) {
+        char left[48];
+        snprintf(left, sizeof left, "--%s%s", o->name,
+                 o->type == OPT_FLAG ? "" : o->type == OPT_STR ? " S" : " N");
+        printf("  %-22s %s%s%s%s\n", left, o->help, o->def ? " (default " : "", o->def ? o->def : "",
+               o->def ? ")" : "");
+    }
+}
+
+/* Parses --key value / --key=value / flags; one positional allowed when usage names one. */
+static int parse_args(struct cmd *c, int argc, char **argv, const char **pos)
+{
+    *pos = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            if (*pos || !c->usage[0])
+                return PF_ERR(PF_EINVAL, "%s: unexpected argument '%s' (see pocketflow %s --help)",
+                              c->name, a, c->name);
+            *pos = a;
+            continue;
+        }
+        char key[64];
+        const char *eq = strchr(a + 2, '=');
+        size_t kl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (kl >= sizeof key)
+            kl = sizeof key - 1;
+        memcpy(key, a + 2, kl);
+        key[kl] = 0;
+        for (char *p = key; *p; p++)
+            if (*p == '-')
+                *p = '_';
+        struct opt *o = opt_find(c->opts, key);
+        if (!o)
+            return PF_ERR(PF_EINVAL, "%s: unknown option --%s (see pocketflow %s --help)", c->name,
+                          key, c->name);
+        const char *v;
+        if (o->type == OPT_FLAG) {
+            if (eq)
+                return PF_ERR(PF_EINVAL, "%s: --%s takes no value", c->name, key);
+            v = "1";
+        } else if (eq) {
+            v = eq + 1;
+        } else if (i + 1 < argc) {
+            v = argv[++i];
+        } else {
+            return PF_ERR(PF_EINVAL, "%s: --%s needs a value", c->name, key);
+        }
+        char *end;
+        errno = 0;
+        if (o->type == OPT_INT) {
+            long x = strtol(v, &end, 10);
+            if (errno || end == v || *end || x < 0 || x > INT_MAX)
+                return PF_ERR(PF_EINVAL, "%s: --%s wants a non-negative integer, got '%s'", c->name,
+                              key, v);
+        } else if (o->type == OPT_FLOAT) {
+            double x = strtod(v, &end);
+            if (errno || end == v || *end || !(x >= 0.0) || x > 1e9)
+                return PF_ERR(PF_EINVAL, "%s: --%s wants a non-negative number, got '%s'", c->name,
+                              key, v);
+        }
+        o->val = v;
+    }
+    if (opt_set(c, "help"))
+        return 0;
+    long threads = opt_int(c, "threads");
+    if (threads < 1 || threads > 1024)
+        return PF_ERR(PF_EINVAL, "--threads must be 1..1024, got %ld", threads);
+    int rc = pf_backend_select(opt_str(c, "device"));
+    if (rc < 0)
+        return rc;
+    pf_backend_set_threads((int)threads);
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+/* A model from a .h5 file, or a fresh one (zero params) from a netdef YAML. */
+static int load_any(const char *path, struct pf_model **m, char *dataset, size_t dlen)
+{
+    if (dataset && dlen)
+        dataset[0] = 0;
+    if (ends_with(path, ".yaml") || ends_with(path, ".yml"))
+        return pf_model_from_file(path, m);
+    return pf_model_load(path, m, dataset, dlen);
+}
+
+/* ---- train ---- */
+
+struct train_log {
+    bool quiet;
+};
+
+static int train_progress(const struct pf_train_progress *p, void *user)
+{
+    struct train_log *t = user;
+    if (t->quiet)
+        return 0;
+    double eta = p->step ? p->elapsed_s / p->step * (p->total - p->step) : 0.0;
+    fprintf(stderr, "step %6ld/%ld  epoch %5.2f  lr %.4g  loss %.4f  acc %.4f  %6.0f img/s  eta %.0fs\n",
+            p->step, p->total, p->epoch, (double)p->lr, (double)p->loss, (double)p->acc,
+            p->img_per_s, eta);
+    return 0;
+}
+
+static int cmd_train(struct cmd *c, const char *pos)
+{
+    (void)pos;
+    struct pf_model *m = NULL;
+    struct pf_dataset *train = NULL, *test = NULL;
+    uint32_t *tr_idx = NULL, *val_idx = NULL, n_tr = 0, n_val = 0;
+    int rc;
+    const char *net = opt_str(c, "net"), *init = opt_str(c, "init"), *data = opt_str(c, "data");
+    if (!net == !init)
+        return PF_ERR(PF_EINVAL, "train: give exactly one of --net NETDEF.yaml or --init MODEL.h5");
+    struct pf_train_cfg cfg;
+    pf_train_cfg_default(&cfg, opt_float(c, "epochs"));
+    cfg.nb_epochs_rat = opt_float(c, "nb_epochs_rat");
+    cfg.batch = (int)opt_int(c, "batch");
+    cfg.sched.lrn_rate_init = opt_float(c, "lr");
+    cfg.optim.momentum = opt_float(c, "momentum");
+    cfg.optim.weight_decay = opt_float(c, "wd");
+    cfg.augment = !opt_set(c, "no_augment");
+    cfg.seed = (uint64_t)opt_int(c, "seed");
+    const char *optim = opt_str(c, "optimizer"), *sched = opt_str(c, "schedule");
+    if (!strcmp(optim, "adam")) {
+        cfg.optim.kind = PF_OPTIM_ADAM;
+        cfg.sched.batch_size_norm = cfg.batch;
+        if (!opt_set(c, "lr"))
+            cfg.sched.lrn_rate_init = 1e-3;
+    } else if (strcmp(optim, "sgd")) {
+        return PF_ERR(PF_EINVAL, "train: --optimizer must be sgd or adam, got '%s'", optim);
+    }
+    if (!strcmp(sched, "cosine"))
+        cfg.sched.kind = PF_LR_COSINE;
+    else if (!strcmp(sched, "constant"))
+        cfg.sched.kind = PF_LR_CONSTANT;
+    else if (strcmp(sched, "piecewise"))
+        return PF_ERR(PF_EINVAL, "train: --schedule must be piecewise, cosine or constant, got '%s'",
+                      sched);
+    if (cfg.batch < 1)
+        return PF_ERR(PF_EINVAL, "train: --batch must be at least 1");
+    if (cfg.epochs <= 0 || cfg.nb_epochs_rat <= 0)
+        return PF_ERR(PF_EINVAL, "train: --epochs and --nb_epochs_rat must be positive");
+
+    if (net) {
+        if ((rc = pf_model_from_file(net, &m)) < 0)
+            goto done;
+        pf_model_init_params(m, cfg.seed);
+    } else if ((rc = pf_model_load(init, &m, NULL, 0)) < 0) {
+        goto done;
+    }
+    if ((rc = pf_dataset_load(data, PF_SPLIT_TRAIN, &train)) < 0 ||
+        (rc = pf_dataset_load(data, PF_SPLIT_TEST, &test)) < 0)
+        goto done;
+    int val = (int)opt_int(c, "val");
+    if ((rc = pf_dataset_split(train, val, &tr_idx, &n_tr, &val_idx, &n_val)) < 0)
+        goto done;
+    fprintf(stderr, "training %s on %s: %u images (%u kept for validation), %ld steps of %d\n",
+            m->name, train->name, n_tr, n_val, pf_train_total_steps(&cfg, n_tr), cfg.batch);
+    struct train_log tl = {.quiet = opt_set(c, "json")};
+    double t0 = now_s();
+    rc = pf_train(m, train, tr_idx, n_tr, &cfg, train_progress, &tl);
+    double secs = now_s() - t0;
+    if (rc < 0)
+        goto done;
+    struct pf_eval_result rv = {0}, rt;
+    if (n_val && (rc = pf_evaluate(m, train, val_idx, n_val, 100, &rv, NULL)) < 0)
+        goto done;
+    if ((rc = pf_evaluate(m, test, NULL, 0, 100, &rt, NULL)) < 0)
+        goto done;
+    char seed[32], acc[64];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg.seed);
+    snprintf(acc, sizeof acc, "val %.4f test %.4f", rv.accuracy, rt.accuracy);
+    const char *out = opt_str(c, "out");
+    struct pf_meta meta;
+    pf_meta_init(&meta);
+    if ((rc = pf_meta_set(&meta, "learner", "full-prec")) < 0 ||
+        (rc = pf_meta_set(&meta, "seed", seed)) < 0 ||
+        (rc = pf_meta_set(&meta, "metrics", acc)) < 0 ||
+        (rc = pf_meta_set(&meta, "program", "pocketflow " PF_VERSION)) < 0 ||
+        (rc = pf_meta_set(&meta, "command", cmdline)) < 0) {
+        pf_meta_deinit(&meta);
+        goto done;
+    }
+    rc = pf_model_save(m, out, train->name, &meta);
+    pf_meta_deinit(&meta);
+    if (rc < 0)
+        goto done;
+    if (opt_set(c, "json"))
+        printf("{\"val_accuracy\": %.6f, \"test_accuracy\": %.6f, \"test_loss\": %.6f, "
+               "\"seconds\": %.1f, \"out\": \"%s\"}\n",
+               rv.accuracy, rt.accuracy, rt.loss, secs, out);
+    else
+        printf("trained in %.1fs: validation accuracy %.4f, test accuracy %.4f; wrote %s\n", secs,
+               rv.accuracy, rt.accuracy, out);
+    rc = 0;
+done:
+    free(tr_idx);
+    free(val_idx);
+    pf_dataset_free(train);
+    pf_dataset_free(test);
+    pf_model_free(m);
+    return rc;
+}
+
+/* ---- eval ---- */
+
+static int cmd_eval(struct cmd *c, const char *pos)
+{
+    struct pf_model *m = NULL;
+    struct pf_dataset *d = NULL;
+    uint32_t *tr_idx = NULL, *val_idx = NULL, n_tr = 0, n_val = 0;
+    char dataset[64] = "";
+    int rc;
+    if (!pos)
+        return PF_ERR(PF_EINVAL, "eval: which model? usage: pocketflow eval MODEL.h5 --data fmnist");
+    if ((rc = pf_model_load(pos, &m, dataset, sizeof dataset)) < 0)
+        return rc;
+    const char *data = opt_str(c, "data"), *split = opt_str(c, "split");
+    if (!data)
+        data = dataset[0] ? dataset : "fmnist";
+    bool test = !strcmp(split, "test");
+    if (!test && strcmp(split, "val") && strcmp(split, "train")) {
+        rc = PF_ERR(PF_EINVAL, "eval: --split must be test, val or train, got '%s'", split);
+        goto done;
+    }
+    if ((rc = pf_dataset_load(data, test ? PF_SPLIT_TEST : PF_SPLIT_TRAIN, &d)) < 0)
+        goto done;
+    const uint32_t *idx = NULL;
+    uint32_t n = 0;
+    if (!test) {
+        if ((rc = pf_dataset_split(d, 5000 < d->n ? 5000 : 0, &tr_idx, &n_tr, &val_idx, &n_val)) < 0)
+            goto done;
+        idx = !strcmp(split, "val") ? val_idx : tr_idx;
+        n = !strcmp(split, "val") ? n_val : n_tr;
+    }
+    struct pf_eval_result r;
+    double t0 = now_s();
+    if ((rc = pf_evaluate(m, d, idx, n, (int)opt_int(c, "batch"), &r, NULL)) < 0)
+        goto done;
+    double secs = now_s() - t0;
+    if (opt_set(c, "json"))
+        printf("{\"model\": \"%s\", \"data\": \"%s\", \"split\": \"%s\", \"accuracy\": %.6f, "
+               "\"loss\": %.6f, \"samples\": %ld, \"correct\": %ld, \"seconds\": %.3f}\n",
+               pos, data, split, r.accuracy, r.loss, r.samples, r.correct, secs);
+    else
+        printf("%s on %s (%s, %ld images): accuracy %.4f (%ld correct), loss %.4f, %.2fs\n", pos,
+               data, split, r.samples, r.accuracy, r.correct, r.loss, secs);
+done:
+    free(tr_idx);
+    free(val_idx);
+    pf_dataset_free(d);
+    pf_model_free(m);
+    return rc;
+}
+
+/* ---- info ---- */
+
+static void human(uint64_t v, char *buf, size_t n)
+{
+    if (v >= 1000000000ull)
+        snprintf(buf, n, "%.2fG", v / 1e9);
+    else if (v >= 1000000ull)
+        snprintf(buf, n, "%.2fM", v / 1e6);
+    else if (v >= 10000ull)
+        snprintf(buf, n, "%.1fK", v / 1e3);
+    else
+        snprintf(buf, n, "%llu", (unsigned long long)v);
+}
+
+static int cmd_info(struct cmd *c, const char *pos)
+{
+    struct pf_model *m = NULL;
+    char dataset[64] = "";
+    const char *path = pos ? pos : DEFAULT_MODEL;
+    int rc = load_any(path, &m, dataset, sizeof dataset);
+    if (rc < 0)
+        return rc;
+    struct pf_count tot;
+    pf_model_count(m, &tot);
+    bool json = opt_set(c, "json");
+    if (json)
+        printf("{\"model\": \"%s\", \"name\": \"%s\", \"input\": [%d, %d, %d], \"classes\": %d, "
+               "\"layers\": [",
+               path, m->name, m->input.c, m->input.h, m->input.w, m->classes);
+    else
+        printf("%s (%s): input %dx%dx%d, %d classes%s%s\n\n%3s  %-16s %-10s %-14s %10s %10s %6s\n",
+               path, m->name, m->input.c, m->input.h, m->input.w, m->classes,
+               dataset[0] ? ", trained on " : "", dataset, "#", "layer", "type", "output",
+               "params", "MACs", "MACs%");
+    for (int i = 0; i < m->n_layers; i++) {
+        const struct pf_layer *l = &m->layers[i];
+        struct pf_count k = {0};
+        if (l->ops->count)
+            l->ops->count(l, &k);
+        if (json) {
+            printf("%s{\"index\": %d, \"name\": \"%s\", \"type\": \"%s\", \"output\": [%d, %d, %d], "
+                   "\"params\": %llu, \"macs\": %llu, \"other_ops\": %llu}",
+                   i ? ", " : "", i, l->name, l->ops->name, l->out.c, l->out.h, l->out.w,
+                   (unsigned long long)k.params, (unsigned long long)k.macs,
+                   (unsigned long long)k.other_ops);
+        } else {
+            char shape[32], pa[16], ma[16];
+            snprintf(shape, sizeof shape, "%dx%dx%d", l->out.c, l->out.h, l->out.w);
+            human(k.params, pa, sizeof pa);
+            human(k.macs, ma, sizeof ma);
+            printf("%3d  %-16.16s %-10s %-14s %10s %10s %5.1f%%\n", i, l->name, l->ops->name, shape,
+                   pa, ma, tot.macs ? 100.0 * k.macs / tot.macs : 0.0);
+        }
+    }
+    if (json)
+        printf("], \"totals\": {\"macs\": %llu, \"flops\": %llu, \"other_ops\": %llu, "
+               "\"params\": %llu, \"bytes\": %llu}}\n",
+               (unsigned long long)tot.macs, (unsigned long long)(2 * tot.macs),
+               (unsigned long long)tot.other_ops, (unsigned long long)tot.params,
+               (unsigned long long)(4 * tot.params));
+    else
+        printf("\ntotal: %llu MACs (FLOPs = 2 x MACs = %llu), %llu params (%.2f MiB at 32 bits), "
+               "%llu other ops\n",
+               (unsigned long long)tot.macs, (unsigned long long)(2 * tot.macs),
+               (unsigned long long)tot.params, tot.params * 4.0 / (1 << 20),
+               (unsigned long long)tot.other_ops);
+    pf_model_free(m);
+    return 0;
+}
+
+/* ---- bench ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmd_bench(struct cmd *c, const char *pos)
+{
+    (void)pos;
+    struct pf_model *m = NULL;
+    struct pf_dataset *d = NULL;
+    float *x = NULL, *dl = NULL;
+    int *y = NULL;
+    double *times = NULL;
+    struct pf_optim opt = {0};
+    int rc;
+    const char *net = opt_str(c, "net");
+    char path[512];
+    if (strchr(net, '/') || ends_with(net, ".yaml"))
+        snprintf(path, sizeof path, "%s", net);
+    else
+        snprintf(path, sizeof path, "assets/nets/%s.yaml", net);
+    int B = (int)opt_int(c, "batch"), steps = (int)opt_int(c, "steps"), warm = (int)opt_int(c, "warmup");
+    if (B < 1 || steps < 1)
+        return PF_ERR(PF_EINVAL, "bench: --batch and --steps must be at least 1");
+    if ((rc = pf_model_from_file(path, &m)) < 0)
+        return rc;
+    pf_model_init_params(m, (uint64_t)opt_int(c, "seed"));
+    if ((rc = pf_dataset_load("fmnist", PF_SPLIT_TRAIN, &d)) < 0)
+        goto done;
+    if (d->c != m->input.c || d->h != m->input.h || d->w != m->input.w) {
+        rc = PF_ERR(PF_ESHAPE, "bench: %s takes %dx%dx%d inputs; the benchmark feeds Fashion-MNIST",
+                    path, m->input.c, m->input.h, m->input.w);
+        goto done;
+    }
+    size_t in_n = pf_shape_numel(m->input);
+    int nb = 4096 / B > 0 ? 4096 / B : 1;
+    x = pf_malloc_aligned((size_t)B * in_n * sizeof *x);
+    dl = pf_malloc_aligned((size_t)B * m->classes * sizeof *dl);
+    y = calloc((size_t)B, sizeof *y);
+    times = calloc((size_t)(steps > 500 ? steps : 500), sizeof *times);
+    uint32_t *ids = calloc((size_t)B, sizeof *ids);
+    if (!x || !dl || !y || !times || !ids) {
+        free(ids);
+        rc = PF_ERR(PF_ENOMEM, "bench: out of memory");
+        goto done;
+    }
+    struct pf_optim_cfg oc = {.kind = PF_OPTIM_SGD, .momentum = 0.9, .weight_decay = 3e-4};
+    if ((rc = pf_optim_init(&opt, m, &oc)) < 0 || (rc = pf_model_set_batch(m, B)) < 0) {
+        free(ids);
+        goto done;
+    }
+    /* training: the same work as torch_ref.py's train_step (batch from 4096 images) */
+    for (int s = 0; s < warm + steps; s++) {
+        int b = s % nb;
+        double t0 = now_s();
+        for (int i = 0; i < B; i++)
+            ids[i] = (uint32_t)((b * B + i) % d->n);
+        if ((rc = pf_dataset_batch(d, ids, B, x, y, false, NULL)) < 0 ||
+            (rc = pf_model_forward(m, x, B, true)) < 0) {
+            free(ids);
+            goto done;
+        }
+        float loss;
+        pf_softmax_xent(pf_model_logits(m), y, B, m->classes, &loss, dl, NULL);
+        pf_model_zero_grad(m);
+        if ((rc = pf_model_backward(m, x, dl, B)) < 0) {
+            free(ids);
+            goto done;
+        }
+        pf_optim_step(&opt, 0.01f);
+        if (s >= warm)
+            times[s - warm] = now_s() - t0;
+    }
+    free(ids);
+    qsort(times, (size_t)steps, sizeof *times, cmp_double);
+    double t_train = times[steps / 2];
+    int ni = steps / 4 > 20 ? steps / 4 : 20;
+    for (int s = 0; s < 5 + ni; s++) {
+        double t0 = now_s();
+        if ((rc = pf_model_forward(m, x, B, false)) < 0)
+            goto done;
+        if (s >= 5)
+            times[s - 5] = now_s() - t0;
+    }
+    qsort(times, (size_t)ni, sizeof *times, cmp_double);
+    double t_inf = times[ni / 2];
+    for (int s = 0; s < 50 + 500; s++) {
+        double t0 = now_s();
+        if ((rc = pf_model_forward(m, x, 1, false)) < 0)
+            goto done;
+        if (s >= 50)
+            times[s - 50] = now_s() - t0;
+    }
+    qsort(times, 500, sizeof *times, cmp_double);
+    double t_lat = times[250];
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    const char *coretype = getenv("OPENBLAS_CORETYPE");
+    char ct[64];
+    snprintf(ct, sizeof ct, coretype ? "\"%s\"" : "null", coretype);
+    if (opt_set(c, "json"))
+        printf("{\"net\": \"%s\", \"threads\": %ld, \"batch\": %d, \"pocketflow\": \"%s\", "
+               "\"device\": \"%s\", \"openblas_coretype\": %s, \"train_img_per_s\": %.2f, "
+               "\"infer_img_per_s\": %.2f, \"latency_b1_ms\": %.4f, \"peak_rss_mib\": %.1f}\n",
+               net, opt_int(c, "threads"), B, PF_VERSION, pf_backend()->name, ct, B / t_train,
+               B / t_inf, t_lat * 1e3, ru.ru_maxrss / 1024.0);
+    else
+        printf("%s, %ld threads, batch %d, %s backend: training %.1f img/s, inference %.1f img/s, "
+               "batch-1 latency %.3f ms, peak RSS %.1f MiB\n",
+               net, opt_int(c, "threads"), B, pf_backend()->name, B / t_train, B / t_inf,
+               t_lat * 1e3, ru.ru_maxrss / 1024.0);
+    rc = 0;
+done:
+    pf_optim_deinit(&opt);
+    free(x);
+    free(dl);
+    free(y);
+    free(times);
+    pf_dataset_free(d);
+    pf_model_free(m);
+    return rc;
+}
+
+/* ---- dispatch ---- */
+
+static struct cmd cmds[] = {
+    {"train", "", "Train a model from a netdef (or continue from a model file) on a dataset.",
+     train_opts, cmd_train},
+    {"eval", "MODEL.h5 ", "Evaluate a model's accuracy on a dataset split.", eval_opts, cmd_eval},
+    {"info", "[MODEL.h5|NETDEF.yaml] ", "Per-layer table: output shapes, params, MACs; totals.",
+     info_opts, cmd_info},
+    {"bench", "", "Speed: training and inference images/s, batch-1 latency, peak memory.",
+     bench_opts, cmd_bench},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: pocketflow [--version] [--help] <command> [options]\n\n"
+               "pocketflow compresses neural networks (PocketFlow's methods, in C).\n"
+               "With no command it shows the bundled model (%s).\n\ncommands:\n",
+            DEFAULT_MODEL);
+    for (size_t i = 0; i < PF_ARRAY_LEN(cmds); i++)
+        fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
+    fprintf(f, "\n'pocketflow <command> --help' lists a command's options.\n");
+}
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-        puts("pocketflow 0.1.0");
+    if (argc > 1 && !strcmp(argv[1], "--version")) {
+        printf("pocketflow %s\n", PF_VERSION);
         return 0;
     }
-    fprintf(stderr, "pocketflow: nothing here yet\n");
-    return 1;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
+        usage(stdout);
+        return 0;
+    }
+    size_t used = 0;
+    for (int i = 0; i < argc && used < sizeof cmdline - 1; i++)
+        used += (size_t)snprintf(cmdline + used, sizeof cmdline - used, "%s%s", i ? " " : "",
+                                 i ? argv[i] : "pocketflow");
+    struct cmd *c = NULL;
+    int first = 2;
+    if (argc < 2 || argv[1][0] == '-') {
+        c = &cmds[2]; /* info on the bundled model until the workbench exists */
+        first = 1;
+    } else {
+        for (size_t i = 0; i < PF_ARRAY_LEN(cmds); i++)
+            if (!strcmp(argv[1], cmds[i].name))
+                c = &cmds[i];
+        if (!c) {
+            fprintf(stderr, "pocketflow: unknown command '%s'\n\n", argv[1]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    const char *pos = NULL;
+    int rc = parse_args(c, argc - first, argv + first, &pos);
+    if (rc == 0 && opt_set(c, "help")) {
+        print_help(c);
+        return 0;
+    }
+    if (rc == 0)
+        rc = c->run(c, pos);
+    if (rc < 0) {
+        fprintf(stderr, "pocketflow %s: error: %s\n", c->name, pf_err_user_msg());
+        return rc == -PF_EINVAL ? 2 : 1;
+    }
+    return 0;
 }

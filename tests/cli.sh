@@ -1,2 +1,91 @@
 #!/usr/bin/env bash
-exit 0
+# cli.sh: end-to-end tests of the pocketflow command line, as a user runs it. Each case runs
+# the binary ($PF_APP, default build/pocketflow) and checks its exit status and output.
+# Prints "N passed, N failed" and exits non-zero on any failure.
+set -u
+APP=${PF_APP:-build/pocketflow}
+SHARED=${PF_SHARED:-../shared}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# expect_fail NAME GREP_PATTERN CMD...: non-zero exit, stderr matches, no crash (< 128)
+expect_fail() {
+    local name=$1 pat=$2
+    shift 2
+    "$@" >"$T/out" 2>"$T/err"
+    local rc=$?
+    if [ $rc -eq 0 ]; then bad "$name: exit 0, expected failure"; return; fi
+    if [ $rc -ge 128 ]; then bad "$name: crashed (exit $rc): $(head -c 300 "$T/err")"; return; fi
+    if ! grep -qE -- "$pat" "$T/err"; then bad "$name: stderr lacks /$pat/: $(head -c 300 "$T/err")"; return; fi
+    ok
+}
+
+# expect_ok NAME GREP_PATTERN CMD...: exit 0 and stdout matches
+expect_ok() {
+    local name=$1 pat=$2
+    shift 2
+    if ! "$@" >"$T/out" 2>"$T/err"; then bad "$name: exit $?: $(head -c 300 "$T/err")"; return; fi
+    if ! grep -qE -- "$pat" "$T/out"; then bad "$name: stdout lacks /$pat/: $(head -c 300 "$T/out")"; return; fi
+    ok
+}
+
+expect_ok version '^pocketflow [0-9]' "$APP" --version
+expect_ok help 'commands:' "$APP" --help
+for c in train eval info bench; do
+    expect_ok "$c --help" "usage: pocketflow $c" "$APP" "$c" --help
+done
+expect_fail unknown-command "unknown command 'frobnicate'" "$APP" frobnicate
+expect_fail unknown-option "unknown option --bogus" "$APP" info --bogus
+expect_fail bad-threads "threads" "$APP" info --threads 0
+expect_fail bad-int "non-negative integer" "$APP" train --net x.yaml --batch abc
+
+# info: reference totals through the CLI, JSON included
+expect_ok info-convnet 'total: 13883904 MACs' "$APP" info assets/nets/convnet_fmnist.yaml
+expect_ok info-json '"macs": 13883904' "$APP" info assets/nets/convnet_fmnist.yaml --json
+
+# bad netdefs: each names the file and the problem
+printf 'name: x\ninput: [1, 28, 28]\nclasses: 10\nlayers:\n  - {name: a, type: conv3d}\n' >"$T/unk.yaml"
+expect_fail netdef-unknown-type "unk.yaml:5:.*unknown layer type 'conv3d'" "$APP" info "$T/unk.yaml"
+printf 'name: x\ninput: [1, 28, 28]\nclasses: 10\nlayers:\n  - {name: a, type: dense, units: 10, colour: red}\n' >"$T/key.yaml"
+expect_fail netdef-unknown-key "key.yaml:5:.*unknown key 'colour'" "$APP" info "$T/key.yaml"
+printf 'name: x\ninput: [1, 28, 28\n' >"$T/syntax.yaml"
+expect_fail netdef-syntax "syntax.yaml:" "$APP" info "$T/syntax.yaml"
+expect_fail netdef-missing "nope.yaml: cannot open" "$APP" info "$T/nope.yaml"
+
+# bad model files
+printf 'this is not hdf5\n' >"$T/text.h5"
+expect_fail model-not-hdf5 "text.h5.*not an HDF5" "$APP" eval "$T/text.h5"
+if [ -f "$SHARED/fixtures/convnet_fmnist_torch.h5" ]; then
+    head -c 20000 "$SHARED/fixtures/convnet_fmnist_torch.h5" >"$T/trunc.h5"
+    expect_fail model-truncated "trunc.h5" "$APP" eval "$T/trunc.h5"
+    # PyTorch-trained ConvNet: README gives 0.8797 on the 10000 test images
+    if "$APP" eval "$SHARED/fixtures/convnet_fmnist_torch.h5" --data fmnist --json >"$T/out" 2>"$T/err"; then
+        acc=$(sed -n 's/.*"accuracy": \([0-9.]*\).*/\1/p' "$T/out")
+        if awk -v a="$acc" 'BEGIN { exit !(a >= 0.8792 && a <= 0.8802) }'; then ok; else bad "torch fixture accuracy $acc, want 0.8797 +- 0.0005"; fi
+    else
+        bad "eval torch fixture: $(head -c 300 "$T/err")"
+    fi
+else
+    bad "missing $SHARED/fixtures/convnet_fmnist_torch.h5"
+fi
+
+# bad datasets
+mkdir -p "$T/ds"
+printf 'garbage' | gzip >"$T/ds/train-images-idx3-ubyte.gz"
+expect_fail dataset-bad "train-images-idx3-ubyte" "$APP" train --net assets/nets/lenet5_fmnist.yaml --data "mnist:$T/ds" --out "$T/m.h5"
+expect_fail dataset-missing "no-such-dir" "$APP" train --net assets/nets/lenet5_fmnist.yaml --data "mnist:$T/no-such-dir" --out "$T/m.h5"
+
+# train a tiny run on the synthetic set, then evaluate and inspect the file it wrote
+expect_ok train-synthetic 'test accuracy' "$APP" train --net assets/nets/lenet5_fmnist.yaml --data synthetic \
+    --epochs 1 --val 200 --batch 32 --out "$T/syn.h5"
+expect_ok eval-synthetic '"accuracy": ' "$APP" eval "$T/syn.h5" --json
+expect_ok info-model 'total: 281640 MACs' "$APP" info "$T/syn.h5"
+[ ! -e "$T/syn.h5.tmp" ] && ok || bad "temporary file left behind"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

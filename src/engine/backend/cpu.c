@@ -1,22 +1,473 @@
-/* cpu.c: the fast CPU backend: OpenBLAS GEMM; convolutions still on the reference loops
- * until the oneDNN path lands. */
+/* cpu.c: the fast CPU backend. Convolutions (forward, backward data, backward weights) run on
+ * oneDNN primitives; GEMM goes to OpenBLAS, except tiny products, where the reference loop beats
+ * BLAS's dispatch overhead.
+ *
+ * oneDNN picks its own blocked layouts (format_tag any); the caller's tensors stay plain NCHW
+ * (x, y, dx, dy), (K, C/groups, R, S) = oihw / goihw (w, dw) and x (b, db). Where the chosen
+ * layout differs, a reorder runs at the edge into or out of a library-owned buffer.
+ *
+ * Everything built for one descriptor lives in the layer's `void **state` slot (struct
+ * conv_state): its stream, and per operation the primitive descriptor (with the forward hint for
+ * the backward ones), the primitive, and per argument the plain memory object, the inner buffer
+ * and the reorder. Each operation is built on its first call and rebuilt when the descriptor,
+ * the OpenMP thread count or the presence of a bias changes. The engine is process-global,
+ * created once (pthread_once). One state must not be used from two threads at once; different
+ * states may. */
 #include <cblas.h>
+#include <dnnl.h>
+#include <dnnl_debug.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "engine/backend/backend.h"
+#include "engine/core/pf_alloc.h"
+#include "engine/core/pf_status.h"
 
-static void cpu_set_threads(int n) { openblas_set_num_threads(n); }
+/* GEMMs with M * N * K below this go to the reference loop. Measured on a 2-core EPYC (AVX-512,
+ * OpenBLAS 0.3.21, 2 threads): at M = N = K = 2 the loop takes 20 ns against BLAS's 36-100 ns;
+ * from M * N * K ~ 64 on (4x4x4: 80 ns vs 42-120 ns) BLAS wins and the gap grows fast. */
+enum { SMALL_GEMM_MNK = 32 };
 
-static void cpu_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
-                      const float *A, int lda, const float *B, int ldb, float beta, float *C,
-                      int ldc)
+/* Most arguments one convolution primitive takes: src, weights, bias, dst. */
+enum { MAX_EDGES = 4 };
+
+/* ---- threads and GEMM ---- */
+
+/* The count set by cpu_set_threads (0: never set). omp_set_num_threads only changes the calling
+ * thread's OpenMP setting, and training runs in a worker pthread, so each convolution applies
+ * this count on the thread that runs it (apply_threads). */
+static _Atomic int n_threads;
+
+static void cpu_set_threads(int n)
 {
+    if (n < 1)
+        n = 1;
+    n_threads = n;
+    openblas_set_num_threads(n);
+    omp_set_num_threads(n);
+}
+
+/* Makes the calling thread's OpenMP team size the one set last; returns it. */
+static int apply_threads(void)
+{
+    int n = n_threads;
+    if (n > 0 && omp_get_max_threads() != n)
+        omp_set_num_threads(n);
+    return omp_get_max_threads();
+}
+
+static void cpu_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+                      int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if ((long)M * N * K < SMALL_GEMM_MNK) {
+        pf_backend_cpu_ref.sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                ldc);
+                trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* ---- oneDNN plumbing ---- */
+
+static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
+static dnnl_engine_t engine;
+static dnnl_status_t engine_status;
+
+static void engine_init(void)
+{
+    engine_status = dnnl_engine_create(&engine, dnnl_cpu, 0);
+}
+
+/* Translates a oneDNN status: 0, or -PF_EDEVICE with a message naming the call. */
+static int dn(dnnl_status_t st, const char *what)
+{
+    if (st == dnnl_success)
+        return 0;
+    return PF_ERR(PF_EDEVICE, "oneDNN %s failed: %s", what, dnnl_status2str(st));
+}
+
+static int engine_get(void)
+{
+    if (pthread_once(&engine_once, engine_init) != 0)
+        return PF_ERR(PF_EDEVICE, "oneDNN engine: pthread_once failed");
+    return dn(engine_status, "CPU engine creation");
+}
+
+/* One argument of a primitive. `user` wraps the caller's plain buffer (handle set per call);
+ * `inner` is a library-owned buffer in the primitive's layout and `reorder` converts between
+ * the two (user -> inner for inputs, inner -> user for outputs); both NULL when the primitive
+ * takes the plain layout directly. */
+struct edge {
+    int arg;  /* DNNL_ARG_* */
+    bool out; /* written by the primitive */
+    dnnl_memory_t user;
+    dnnl_memory_t inner;
+    dnnl_primitive_t reorder;
+};
+
+/* One operation (forward, backward data or backward weights) built for one descriptor. */
+struct step {
+    bool built;
+    bool bias;                  /* built with bias (forward) or diff bias (backward weights) */
+    dnnl_primitive_desc_t hint; /* forward descriptor guiding a backward one; NULL for forward */
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t prim;
+    int n_edges;
+    struct edge e[MAX_EDGES];
+};
+
+struct conv_state {
+    struct pf_conv_desc d; /* what the steps were built for */
+    int threads;           /* OpenMP team size they were built for */
+    dnnl_stream_t stream;
+    struct step fwd, bwd_data, bwd_weights;
+};
+
+static void step_free(struct step *st)
+{
+    for (int i = st->n_edges - 1; i >= 0; i--) {
+        struct edge *e = &st->e[i];
+        if (e->reorder)
+            dnnl_primitive_destroy(e->reorder);
+        if (e->inner)
+            dnnl_memory_destroy(e->inner);
+        if (e->user)
+            dnnl_memory_destroy(e->user);
+    }
+    if (st->prim)
+        dnnl_primitive_destroy(st->prim);
+    if (st->pd)
+        dnnl_primitive_desc_destroy(st->pd);
+    if (st->hint)
+        dnnl_primitive_desc_destroy(st->hint);
+    memset(st, 0, sizeof *st);
+}
+
+static void cpu_conv_state_free(void *state)
+{
+    struct conv_state *s = state;
+    if (!s)
+        return;
+    step_free(&s->bwd_weights);
+    step_free(&s->bwd_data);
+    step_free(&s->fwd);
+    if (s->stream)
+        dnnl_stream_destroy(s->stream);
+    free(s);
+}
+
+/* pf_conv_desc is all ints, so memcmp compares it field by field. */
+static bool desc_equal(const struct pf_conv_desc *a, const struct pf_conv_desc *b)
+{
+    return memcmp(a, b, sizeof *a) == 0;
+}
+
+/* The state for d in *slot: created on first use, emptied when d or the thread count changed. */
+static int state_get(const struct pf_conv_desc *d, void **slot, struct conv_state **out)
+{
+    int rc = engine_get();
+    if (rc)
+        return rc;
+    struct conv_state *s = *slot;
+    int threads = apply_threads();
+    if (s && desc_equal(&s->d, d) && s->threads == threads) {
+        *out = s;
+        return 0;
+    }
+    if (!s) {
+        s = pf_calloc(1, sizeof *s);
+        if (!s)
+            return -PF_ENOMEM;
+        rc = dn(dnnl_stream_create(&s->stream, engine, dnnl_stream_default_flags),
+                "stream creation");
+        if (rc) {
+            free(s);
+            return rc;
+        }
+        *slot = s;
+    }
+    step_free(&s->bwd_weights);
+    step_free(&s->bwd_data);
+    step_free(&s->fwd);
+    s->d = *d;
+    s->threads = threads;
+    *out = s;
+    return 0;
+}
+
+enum md_kind { MD_X, MD_W, MD_B, MD_Y };
+
+/* Memory descriptor of one tensor of d: plain (the caller's layout) or format any. */
+static int md_init(dnnl_memory_desc_t *md, const struct pf_conv_desc *d, enum md_kind kind,
+                   bool plain)
+{
+    dnnl_dims_t dims;
+    int nd = 4;
+    dnnl_format_tag_t tag = dnnl_nchw;
+    switch (kind) {
+    case MD_X:
+        dims[0] = d->N, dims[1] = d->C, dims[2] = d->H, dims[3] = d->W;
+        break;
+    case MD_Y:
+        dims[0] = d->N, dims[1] = d->K, dims[2] = d->OH, dims[3] = d->OW;
+        break;
+    case MD_B:
+        nd = 1, dims[0] = d->K, tag = dnnl_x;
+        break;
+    case MD_W:
+        if (d->groups == 1) {
+            dims[0] = d->K, dims[1] = d->C, dims[2] = d->R, dims[3] = d->S;
+            tag = dnnl_oihw;
+        } else {
+            nd = 5, tag = dnnl_goihw;
+            dims[0] = d->groups, dims[1] = d->K / d->groups, dims[2] = d->C / d->groups;
+            dims[3] = d->R, dims[4] = d->S;
+        }
+        break;
+    }
+    return dn(
+        dnnl_memory_desc_init_by_tag(md, nd, dims, dnnl_f32, plain ? tag : dnnl_format_tag_any),
+        "memory descriptor");
+}
+
+/* The four format-any descriptors of d. */
+static int mds_any(const struct pf_conv_desc *d, dnnl_memory_desc_t md[4])
+{
+    int rc = 0;
+    for (int k = MD_X; k <= MD_Y && !rc; k++)
+        rc = md_init(&md[k], d, (enum md_kind)k, false);
+    return rc;
+}
+
+/* Forward primitive descriptor (forward_training, so it can also serve as a backward hint). */
+static int fwd_pd_create(const struct pf_conv_desc *d, bool bias, dnnl_primitive_desc_t *pd)
+{
+    dnnl_memory_desc_t md[4];
+    dnnl_convolution_desc_t cd;
+    dnnl_dims_t strides = {d->stride_h, d->stride_w};
+    dnnl_dims_t pad_l = {d->pad_t, d->pad_l}, pad_r = {d->pad_b, d->pad_r};
+    int rc = mds_any(d, md);
+    if (rc)
+        return rc;
+    rc = dn(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
+                                               &md[MD_X], &md[MD_W], bias ? &md[MD_B] : NULL,
+                                               &md[MD_Y], strides, pad_l, pad_r),
+            "convolution forward descriptor");
+    if (rc)
+        return rc;
+    return dn(dnnl_primitive_desc_create(pd, &cd, NULL, engine, NULL),
+              "convolution forward primitive descriptor");
+}
+
+/* Fills edge e for argument `arg` of st->pd, the caller's layout given by `kind`. */
+static int edge_build(struct edge *e, const struct pf_conv_desc *d, const struct step *st, int arg,
+                      bool out, enum md_kind kind)
+{
+    dnnl_memory_desc_t user;
+    dnnl_primitive_desc_t rpd = NULL;
+    e->arg = arg;
+    e->out = out;
+    int rc = md_init(&user, d, kind, true);
+    if (rc)
+        return rc;
+    const dnnl_memory_desc_t *inner =
+        dnnl_primitive_desc_query_md(st->pd, dnnl_query_exec_arg_md, arg);
+    if (!inner)
+        return PF_ERR(PF_EDEVICE, "oneDNN: convolution has no argument %d", arg);
+    rc = dn(dnnl_memory_create(&e->user, &user, engine, DNNL_MEMORY_NONE), "memory creation");
+    if (rc || dnnl_memory_desc_equal(inner, &user))
+        return rc;
+    rc =
+        dn(dnnl_memory_create(&e->inner, inner, engine, DNNL_MEMORY_ALLOCATE), "buffer allocation");
+    if (rc)
+        return rc;
+    if (out)
+        rc = dn(dnnl_reorder_primitive_desc_create(&rpd, inner, engine, &user, engine, NULL),
+                "reorder descriptor");
+    else
+        rc = dn(dnnl_reorder_primitive_desc_create(&rpd, &user, engine, inner, engine, NULL),
+                "reorder descriptor");
+    if (rc)
+        return rc;
+    rc = dn(dnnl_primitive_create(&e->reorder, rpd), "reorder creation");
+    dnnl_primitive_desc_destroy(rpd);
+    return rc;
+}
+
+/* Creates st->prim from st->pd and the edges listed; on failure the caller frees st. */
+static int step_finish(struct step *st, const struct pf_conv_desc *d, int n, const int *args,
+                       const bool *outs, const enum md_kind *kinds)
+{
+    int rc = dn(dnnl_primitive_create(&st->prim, st->pd), "convolution primitive creation");
+    for (int i = 0; i < n && !rc; i++) {
+        st->n_edges = i + 1;
+        rc = edge_build(&st->e[i], d, st, args[i], outs[i], kinds[i]);
+    }
+    st->built = rc == 0;
+    return rc;
+}
+
+static int build_fwd(struct conv_state *s, bool bias)
+{
+    struct step *st = &s->fwd;
+    static const int args[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
+    static const bool outs[] = {false, false, true, false};
+    static const enum md_kind kinds[] = {MD_X, MD_W, MD_Y, MD_B};
+    st->bias = bias;
+    int rc = fwd_pd_create(&s->d, bias, &st->pd);
+    if (!rc)
+        rc = step_finish(st, &s->d, bias ? 4 : 3, args, outs, kinds);
+    if (rc)
+        step_free(st);
+    return rc;
+}
+
+static int build_bwd_data(struct conv_state *s)
+{
+    struct step *st = &s->bwd_data;
+    const struct pf_conv_desc *d = &s->d;
+    static const int args[] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
+    static const bool outs[] = {false, false, true};
+    static const enum md_kind kinds[] = {MD_Y, MD_W, MD_X};
+    dnnl_memory_desc_t md[4];
+    dnnl_convolution_desc_t cd;
+    dnnl_dims_t strides = {d->stride_h, d->stride_w};
+    dnnl_dims_t pad_l = {d->pad_t, d->pad_l}, pad_r = {d->pad_b, d->pad_r};
+    int rc = fwd_pd_create(d, false, &st->hint);
+    if (!rc)
+        rc = mds_any(d, md);
+    if (!rc)
+        rc = dn(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &md[MD_X],
+                                                         &md[MD_W], &md[MD_Y], strides, pad_l,
+                                                         pad_r),
+                "convolution backward-data descriptor");
+    if (!rc)
+        rc = dn(dnnl_primitive_desc_create(&st->pd, &cd, NULL, engine, st->hint),
+                "convolution backward-data primitive descriptor");
+    if (!rc)
+        rc = step_finish(st, d, 3, args, outs, kinds);
+    if (rc)
+        step_free(st);
+    return rc;
+}
+
+static int build_bwd_weights(struct conv_state *s, bool bias)
+{
+    struct step *st = &s->bwd_weights;
+    const struct pf_conv_desc *d = &s->d;
+    static const int args[] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS,
+                               DNNL_ARG_DIFF_BIAS};
+    static const bool outs[] = {false, false, true, true};
+    static const enum md_kind kinds[] = {MD_X, MD_Y, MD_W, MD_B};
+    dnnl_memory_desc_t md[4];
+    dnnl_convolution_desc_t cd;
+    dnnl_dims_t strides = {d->stride_h, d->stride_w};
+    dnnl_dims_t pad_l = {d->pad_t, d->pad_l}, pad_r = {d->pad_b, d->pad_r};
+    st->bias = bias;
+    int rc = fwd_pd_create(d, bias, &st->hint);
+    if (!rc)
+        rc = mds_any(d, md);
+    if (!rc)
+        rc = dn(dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &md[MD_X],
+                                                            &md[MD_W], bias ? &md[MD_B] : NULL,
+                                                            &md[MD_Y], strides, pad_l, pad_r),
+                "convolution backward-weights descriptor");
+    if (!rc)
+        rc = dn(dnnl_primitive_desc_create(&st->pd, &cd, NULL, engine, st->hint),
+                "convolution backward-weights primitive descriptor");
+    if (!rc)
+        rc = step_finish(st, d, bias ? 4 : 3, args, outs, kinds);
+    if (rc)
+        step_free(st);
+    return rc;
+}
+
+/* Runs st on the caller's buffers ptr[i] (one per edge, in edge order): input reorders, the
+ * primitive, output reorders, then waits for the stream. */
+static int step_run(struct conv_state *s, struct step *st, void *const *ptr)
+{
+    dnnl_exec_arg_t args[MAX_EDGES];
+    int rc = 0;
+    for (int i = 0; i < st->n_edges && !rc; i++) {
+        struct edge *e = &st->e[i];
+        rc = dn(dnnl_memory_set_data_handle(e->user, ptr[i]), "set data handle");
+        args[i].arg = e->arg;
+        args[i].memory = e->inner ? e->inner : e->user;
+        if (!rc && e->reorder && !e->out) {
+            dnnl_exec_arg_t r[2] = {{DNNL_ARG_SRC, e->user}, {DNNL_ARG_DST, e->inner}};
+            rc = dn(dnnl_primitive_execute(e->reorder, s->stream, 2, r), "input reorder");
+        }
+    }
+    if (!rc)
+        rc = dn(dnnl_primitive_execute(st->prim, s->stream, st->n_edges, args), "convolution");
+    for (int i = 0; i < st->n_edges && !rc; i++) {
+        struct edge *e = &st->e[i];
+        if (e->reorder && e->out) {
+            dnnl_exec_arg_t r[2] = {{DNNL_ARG_SRC, e->inner}, {DNNL_ARG_DST, e->user}};
+            rc = dn(dnnl_primitive_execute(e->reorder, s->stream, 2, r), "output reorder");
+        }
+    }
+    if (!rc)
+        rc = dn(dnnl_stream_wait(s->stream), "stream wait");
+    return rc;
+}
+
+/* ---- the three convolutions ---- */
+
+static int cpu_conv_fwd(const struct pf_conv_desc *d, void **state, const float *x, const float *w,
+                        const float *b, float *y)
+{
+    struct conv_state *s;
+    int rc = state_get(d, state, &s);
+    if (rc)
+        return rc;
+    bool bias = b != NULL;
+    if (s->fwd.built && s->fwd.bias != bias)
+        step_free(&s->fwd);
+    if (!s->fwd.built && (rc = build_fwd(s, bias)))
+        return rc;
+    void *ptr[] = {(void *)x, (void *)w, y, (void *)b};
+    return step_run(s, &s->fwd, ptr);
+}
+
+static int cpu_conv_bwd_data(const struct pf_conv_desc *d, void **state, const float *dy,
+                             const float *w, float *dx)
+{
+    struct conv_state *s;
+    int rc = state_get(d, state, &s);
+    if (rc)
+        return rc;
+    if (!s->bwd_data.built && (rc = build_bwd_data(s)))
+        return rc;
+    void *ptr[] = {(void *)dy, (void *)w, dx};
+    return step_run(s, &s->bwd_data, ptr);
+}
+
+static int cpu_conv_bwd_weights(const struct pf_conv_desc *d, void **state, const float *x,
+                                const float *dy, float *dw, float *db)
+{
+    struct conv_state *s;
+    int rc = state_get(d, state, &s);
+    if (rc)
+        return rc;
+    bool bias = db != NULL;
+    if (s->bwd_weights.built && s->bwd_weights.bias != bias)
+        step_free(&s->bwd_weights);
+    if (!s->bwd_weights.built && (rc = build_bwd_weights(s, bias)))
+        return rc;
+    void *ptr[] = {(void *)x, (void *)dy, dw, db};
+    return step_run(s, &s->bwd_weights, ptr);
 }
 
 const struct pf_backend_ops pf_backend_cpu = {
     .name = "cpu",
     .set_threads = cpu_set_threads,
     .sgemm = cpu_sgemm,
+    .conv2d_forward = cpu_conv_fwd,
+    .conv2d_backward_data = cpu_conv_bwd_data,
+    .conv2d_backward_weights = cpu_conv_bwd_weights,
+    .conv_state_free = cpu_conv_state_free,
 };

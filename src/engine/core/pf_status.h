@@ -37,7 +37,7 @@ void pf_err_clear(void);
 const char *pf_status_str(int code);
 
 /* Programmer errors only (invariants after validation). Calls the abort hook, which the TUI
- * sets to restore the terminal, then abort(). Never for anything a user can cause. */
+ * sets to restore the terminal, then aborts. Never for anything a user can cause. */
 typedef void (*pf_abort_fn)(const char *msg);
 void pf_set_abort_hook(pf_abort_fn fn);
 void pf_assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));

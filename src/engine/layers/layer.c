@@ -1,6 +1,7 @@
 /* layer.c: helpers shared by the layer kinds: params, fused activations, window geometry. */
 #include "engine/layers/layer.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,67 @@ void pf_layer_destroy(struct pf_layer *l)
     free(l->priv);
     l->priv = NULL;
     l->ops = NULL;
+}
+
+/* ---- typed keys ---- */
+
+int pf_layer_key_int(const struct pf_layer *l, const struct pf_cfg *cfg, const char *key,
+                     bool required, long lo, long hi, long *out)
+{
+    const struct pf_cfg *c = pf_cfg_get(cfg, key);
+    if (!c)
+        return required ? pf_cfg_err(cfg, "%s: missing key '%s'", l->name, key) : 0;
+    char what[PF_NAME_MAX + 32];
+    snprintf(what, sizeof what, "%s: %s", l->name, key);
+    long v;
+    int rc = pf_cfg_as_int(c, what, &v);
+    if (rc < 0)
+        return rc;
+    if (v < lo || v > hi)
+        return pf_cfg_err(c, "%s must be in %ld..%ld, got %ld", what, lo, hi, v);
+    *out = v;
+    return 0;
+}
+
+int pf_layer_key_float(const struct pf_layer *l, const struct pf_cfg *cfg, const char *key,
+                       double lo, double hi, double *out)
+{
+    const struct pf_cfg *c = pf_cfg_get(cfg, key);
+    if (!c)
+        return 0;
+    char what[PF_NAME_MAX + 32];
+    snprintf(what, sizeof what, "%s: %s", l->name, key);
+    double v;
+    int rc = pf_cfg_as_float(c, what, &v);
+    if (rc < 0)
+        return rc;
+    if (v < lo || v > hi)
+        return pf_cfg_err(c, "%s must be in [%g, %g], got %g", what, lo, hi, v);
+    *out = v;
+    return 0;
+}
+
+int pf_layer_key_bool(const struct pf_layer *l, const struct pf_cfg *cfg, const char *key,
+                      bool *out)
+{
+    const struct pf_cfg *c = pf_cfg_get(cfg, key);
+    if (!c)
+        return 0;
+    char what[PF_NAME_MAX + 32];
+    snprintf(what, sizeof what, "%s: %s", l->name, key);
+    return pf_cfg_as_bool(c, what, out);
+}
+
+int pf_layer_yaml_add(char *buf, size_t n, int used, const char *fmt, ...)
+{
+    if (used < 0)
+        return used;
+    size_t u = (size_t)used;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(u < n ? buf + u : NULL, u < n ? n - u : 0, fmt, ap);
+    va_end(ap);
+    return k < 0 ? k : used + k;
 }
 
 /* ---- fused activations ---- */

@@ -96,6 +96,20 @@ extern const size_t pf_layers_len;
 /* NULL if no kind has that name. */
 const struct pf_layer_ops *pf_layer_find(const char *name);
 
+/* The kinds (one file each in layers/). */
+extern const struct pf_layer_ops pf_layer_conv2d;
+extern const struct pf_layer_ops pf_layer_dense;
+extern const struct pf_layer_ops pf_layer_batchnorm;
+extern const struct pf_layer_ops pf_layer_relu;
+extern const struct pf_layer_ops pf_layer_relu6;
+extern const struct pf_layer_ops pf_layer_maxpool;
+extern const struct pf_layer_ops pf_layer_avgpool;
+extern const struct pf_layer_ops pf_layer_gap;
+extern const struct pf_layer_ops pf_layer_add;
+extern const struct pf_layer_ops pf_layer_concat;
+extern const struct pf_layer_ops pf_layer_flatten;
+extern const struct pf_layer_ops pf_layer_dropout;
+
 /* ---- creating one layer (used by the model and by tests) ---- */
 
 /* Creates a layer from one netdef row (a map with name, type, optional inputs, and the kind's
@@ -117,6 +131,21 @@ struct pf_param *pf_layer_add_param(struct pf_layer *l, const char *name, int nd
 void pf_layer_free_params(struct pf_layer *l);
 /* The param named `name`, or NULL. */
 struct pf_param *pf_layer_param(const struct pf_layer *l, const char *name);
+
+/* Typed reads of a layer's optional YAML keys. When the key is absent *out keeps its value
+ * (the default) and 0 is returned, unless `required` (then a "missing key" error). Values
+ * outside [lo, hi] are errors. Every message names the layer and the key, at the key's line. */
+int pf_layer_key_int(const struct pf_layer *l, const struct pf_cfg *cfg, const char *key,
+                     bool required, long lo, long hi, long *out);
+int pf_layer_key_float(const struct pf_layer *l, const struct pf_cfg *cfg, const char *key,
+                       double lo, double hi, double *out);
+int pf_layer_key_bool(const struct pf_layer *l, const struct pf_cfg *cfg, const char *key,
+                      bool *out);
+
+/* For to_yaml: appends printf-style text at buf + used (used = characters written so far, may
+ * exceed n after truncation) and returns the new total, snprintf semantics. */
+int pf_layer_yaml_add(char *buf, size_t n, int used, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Parses `act:` (none/relu/relu6) from cfg into l->act. */
 int pf_layer_parse_act(struct pf_layer *l, const struct pf_cfg *cfg);

@@ -1,0 +1,208 @@
+/* batchnorm.c: per-channel batch normalisation with learned gamma/beta and fused act.
+ *
+ * Train mode normalises with the batch mean and biased variance over (N, H, W) and updates
+ * running = momentum * running + (1 - momentum) * batch, using the UNBIASED batch variance for
+ * running_var (as PyTorch does). Eval mode uses the running statistics and changes nothing.
+ * Backward is the standard BN backward for whichever mode the last forward ran in; xhat is
+ * recomputed from x and the cached per-channel mean / inv std, so no per-sample cache exists.
+ * count(): other_ops = 2 per element (scale and shift, folded at inference) + 1 per element
+ * for the act; params = gamma + beta (running stats excluded). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "engine/core/pf_alloc.h"
+#include "engine/core/pf_status.h"
+#include "engine/layers/layer.h"
+
+struct batchnorm_priv {
+    double eps, momentum;
+    float *mean;      /* (C) mean used by the last forward */
+    float *invstd;    /* (C) 1 / sqrt(var + eps) used by the last forward */
+    double *sum_dy;   /* (C) backward scratch */
+    double *sum_dyxh; /* (C) backward scratch */
+    bool last_train;  /* mode of the last forward */
+};
+
+static const char *const batchnorm_keys[] = {"eps", "momentum", "act", NULL};
+
+enum { BN_GAMMA, BN_BETA, BN_RMEAN, BN_RVAR };
+
+static int batchnorm_init(struct pf_layer *l, const struct pf_cfg *cfg)
+{
+    struct batchnorm_priv *p = l->priv;
+    int rc;
+    p->eps = 1e-5;
+    p->momentum = 0.9;
+    if ((rc = pf_layer_key_float(l, cfg, "eps", 0.0, 1.0, &p->eps)) < 0 ||
+        (rc = pf_layer_key_float(l, cfg, "momentum", 0.0, 1.0, &p->momentum)) < 0 ||
+        (rc = pf_layer_parse_act(l, cfg)) < 0)
+        return rc;
+    if (!(p->eps > 0.0))
+        return pf_cfg_err(pf_cfg_get(cfg, "eps"), "%s: eps must be > 0", l->name);
+    int C = l->in[0].c;
+    l->out = l->in[0];
+    static const char *const names[] = {"gamma", "beta", "running_mean", "running_var"};
+    for (int i = 0; i < 4; i++)
+        if (!pf_layer_add_param(l, names[i], 1, &C, i < 2, false, 0, -1))
+            return PF_ERR(PF_ENOMEM, "%s: cannot allocate %s", l->name, names[i]);
+    /* identity transform until params are loaded or initialised */
+    for (int c = 0; c < C; c++) {
+        pf_tensor_f32(&l->params[BN_GAMMA].w)[c] = 1.0f;
+        pf_tensor_f32(&l->params[BN_RVAR].w)[c] = 1.0f;
+    }
+    p->mean = pf_calloc((size_t)C, sizeof(float));
+    p->invstd = pf_calloc((size_t)C, sizeof(float));
+    p->sum_dy = pf_calloc((size_t)C, sizeof(double));
+    p->sum_dyxh = pf_calloc((size_t)C, sizeof(double));
+    if (!p->mean || !p->invstd || !p->sum_dy || !p->sum_dyxh)
+        return -PF_ENOMEM;
+    return 0;
+}
+
+static int batchnorm_forward(struct pf_layer *l, const float *const *x, float *y, int N, bool train)
+{
+    struct batchnorm_priv *p = l->priv;
+    int C = l->in[0].c;
+    size_t HW = (size_t)l->in[0].h * l->in[0].w, m = (size_t)N * HW;
+    const float *gamma = pf_tensor_f32(&l->params[BN_GAMMA].w);
+    const float *beta = pf_tensor_f32(&l->params[BN_BETA].w);
+    float *rmean = pf_tensor_f32(&l->params[BN_RMEAN].w);
+    float *rvar = pf_tensor_f32(&l->params[BN_RVAR].w);
+    if (train && m < 2)
+        return PF_ERR(PF_ESHAPE,
+                      "%s: batch norm in training needs more than one value per "
+                      "channel (batch %d, %zux1)",
+                      l->name, N, HW);
+    p->last_train = train;
+    for (int c = 0; c < C; c++) {
+        double mean, var;
+        if (train) {
+            /* two passes in double: exact enough for float inputs, no cancellation */
+            double s = 0.0, ss = 0.0;
+            for (int n = 0; n < N; n++) {
+                const float *xc = x[0] + ((size_t)n * C + c) * HW;
+                for (size_t i = 0; i < HW; i++)
+                    s += xc[i];
+            }
+            mean = s / (double)m;
+            for (int n = 0; n < N; n++) {
+                const float *xc = x[0] + ((size_t)n * C + c) * HW;
+                for (size_t i = 0; i < HW; i++)
+                    ss += (xc[i] - mean) * (xc[i] - mean);
+            }
+            var = ss / (double)m;
+            double mom = p->momentum;
+            rmean[c] = (float)(mom * rmean[c] + (1.0 - mom) * mean);
+            rvar[c] = (float)(mom * rvar[c] + (1.0 - mom) * ss / (double)(m - 1));
+        } else {
+            mean = rmean[c];
+            var = rvar[c];
+        }
+        float inv = (float)(1.0 / sqrt(var + p->eps));
+        p->mean[c] = (float)mean;
+        p->invstd[c] = inv;
+        float scale = gamma[c] * inv, shift = beta[c] - (float)mean * scale;
+        for (int n = 0; n < N; n++) {
+            const float *xc = x[0] + ((size_t)n * C + c) * HW;
+            float *yc = y + ((size_t)n * C + c) * HW;
+            for (size_t i = 0; i < HW; i++)
+                yc[i] = xc[i] * scale + shift;
+        }
+    }
+    pf_act_forward(l->act, y, (size_t)N * C * HW);
+    return 0;
+}
+
+static int batchnorm_backward(struct pf_layer *l, const float *const *x, const float *y, float *dy,
+                              float *const *dx, int N)
+{
+    struct batchnorm_priv *p = l->priv;
+    int C = l->in[0].c;
+    size_t HW = (size_t)l->in[0].h * l->in[0].w, m = (size_t)N * HW;
+    const float *gamma = pf_tensor_f32(&l->params[BN_GAMMA].w);
+    float *ggamma = pf_tensor_f32(&l->params[BN_GAMMA].g);
+    float *gbeta = pf_tensor_f32(&l->params[BN_BETA].g);
+    pf_act_backward(l->act, y, dy, (size_t)N * C * HW); /* dy clobbered */
+    for (int c = 0; c < C; c++) {
+        double sdy = 0.0, sdyxh = 0.0;
+        float mu = p->mean[c], inv = p->invstd[c];
+        for (int n = 0; n < N; n++) {
+            const float *xc = x[0] + ((size_t)n * C + c) * HW;
+            const float *dyc = dy + ((size_t)n * C + c) * HW;
+            for (size_t i = 0; i < HW; i++) {
+                sdy += dyc[i];
+                sdyxh += (double)dyc[i] * ((xc[i] - mu) * inv);
+            }
+        }
+        p->sum_dy[c] = sdy;
+        p->sum_dyxh[c] = sdyxh;
+        gbeta[c] += (float)sdy;
+        ggamma[c] += (float)sdyxh;
+    }
+    if (!dx[0])
+        return 0;
+    for (int c = 0; c < C; c++) {
+        float mu = p->mean[c], inv = p->invstd[c], k = gamma[c] * inv;
+        /* train: dx = gamma * inv / m * (m dy - sum(dy) - xhat * sum(dy xhat)), since the
+         * batch statistics depend on x; eval: the statistics are constants, dx = gamma inv dy */
+        float a = p->last_train ? (float)(p->sum_dy[c] / (double)m) : 0.0f;
+        float b = p->last_train ? (float)(p->sum_dyxh[c] / (double)m) : 0.0f;
+        for (int n = 0; n < N; n++) {
+            const float *xc = x[0] + ((size_t)n * C + c) * HW;
+            const float *dyc = dy + ((size_t)n * C + c) * HW;
+            float *dxc = dx[0] + ((size_t)n * C + c) * HW;
+            for (size_t i = 0; i < HW; i++)
+                dxc[i] = k * (dyc[i] - a - (xc[i] - mu) * inv * b);
+        }
+    }
+    return 0;
+}
+
+static void batchnorm_count(const struct pf_layer *l, struct pf_count *out)
+{
+    uint64_t n = pf_shape_numel(l->out);
+    out->macs = 0;
+    out->other_ops = (2u + (l->act != PF_ACT_NONE ? 1u : 0u)) * n;
+    out->params = 2u * (uint64_t)l->out.c;
+}
+
+static int batchnorm_to_yaml(const struct pf_layer *l, char *buf, size_t n)
+{
+    const struct batchnorm_priv *p = l->priv;
+    int used = 0;
+    if (n)
+        buf[0] = '\0';
+    if (p->eps != 1e-5)
+        used = pf_layer_yaml_add(buf, n, used, ", eps: %.9g", p->eps);
+    if (p->momentum != 0.9)
+        used = pf_layer_yaml_add(buf, n, used, ", momentum: %.9g", p->momentum);
+    if (l->act != PF_ACT_NONE)
+        used = pf_layer_yaml_add(buf, n, used, ", act: %s", pf_act_name(l->act));
+    return used;
+}
+
+static void batchnorm_deinit(struct pf_layer *l)
+{
+    struct batchnorm_priv *p = l->priv;
+    if (!p)
+        return;
+    free(p->sum_dyxh);
+    free(p->sum_dy);
+    free(p->invstd);
+    free(p->mean);
+    p->sum_dyxh = p->sum_dy = NULL;
+    p->invstd = p->mean = NULL;
+}
+
+const struct pf_layer_ops pf_layer_batchnorm = {
+    .name = "batchnorm",
+    .keys = batchnorm_keys,
+    .priv_size = sizeof(struct batchnorm_priv),
+    .init = batchnorm_init,
+    .forward = batchnorm_forward,
+    .backward = batchnorm_backward,
+    .count = batchnorm_count,
+    .to_yaml = batchnorm_to_yaml,
+    .deinit = batchnorm_deinit,
+};

@@ -1,0 +1,58 @@
+/* relu.c: the stand-alone ReLU layer, y = max(x, 0). No keys, no params.
+ * The gradient is read from y (y > 0), so at exactly 0 it is 0, as in PyTorch.
+ * count(): other_ops = one per element. */
+#include <string.h>
+
+#include "engine/layers/layer.h"
+
+static int relu_init(struct pf_layer *l, const struct pf_cfg *cfg)
+{
+    (void)cfg;
+    l->out = l->in[0];
+    return 0;
+}
+
+static int relu_forward(struct pf_layer *l, const float *const *x, float *y, int N, bool train)
+{
+    (void)train;
+    size_t n = (size_t)N * pf_shape_numel(l->out);
+    memcpy(y, x[0], n * sizeof(float));
+    pf_act_forward(PF_ACT_RELU, y, n);
+    return 0;
+}
+
+static int relu_backward(struct pf_layer *l, const float *const *x, const float *y, float *dy,
+                         float *const *dx, int N)
+{
+    (void)x;
+    if (!dx[0])
+        return 0;
+    size_t n = (size_t)N * pf_shape_numel(l->out);
+    pf_act_backward(PF_ACT_RELU, y, dy, n);
+    memcpy(dx[0], dy, n * sizeof(float));
+    return 0;
+}
+
+static void relu_count(const struct pf_layer *l, struct pf_count *out)
+{
+    out->macs = 0;
+    out->other_ops = pf_shape_numel(l->out);
+    out->params = 0;
+}
+
+static int relu_to_yaml(const struct pf_layer *l, char *buf, size_t n)
+{
+    (void)l;
+    if (n)
+        buf[0] = '\0';
+    return 0;
+}
+
+const struct pf_layer_ops pf_layer_relu = {
+    .name = "relu",
+    .init = relu_init,
+    .forward = relu_forward,
+    .backward = relu_backward,
+    .count = relu_count,
+    .to_yaml = relu_to_yaml,
+};

@@ -1,0 +1,78 @@
+/* train.h: training and evaluation loops over a dataset (module API).
+ *
+ * Schedules follow PocketFlow (utils/lrn_rate_utils.py): the initial rate is
+ * lr0 = lrn_rate_init * batch / batch_size_norm; piecewise-constant decay happens at
+ * int(steps_per_epoch * epoch_i * nb_epochs_rat) steps with multipliers rates[i]; the total is
+ * int(n_train * epochs * nb_epochs_rat / batch) steps. Cosine decays lr0 to 0 over the total.
+ * Loops report progress through a callback that can also stop them (cooperative cancel). */
+#ifndef PF_ENGINE_MODEL_TRAIN_H
+#define PF_ENGINE_MODEL_TRAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/io/dataset.h"
+#include "engine/model/graph.h"
+#include "engine/model/optim.h"
+
+#define PF_SCHED_MAX_DECAY 8
+
+enum pf_lr_kind { PF_LR_PIECEWISE, PF_LR_COSINE, PF_LR_CONSTANT };
+
+struct pf_schedule {
+    enum pf_lr_kind kind;
+    double lrn_rate_init;                  /* PocketFlow's lrn_rate_init */
+    int batch_size_norm;                   /* PocketFlow's batch_size_norm (128) */
+    int n_decay;                           /* piecewise: number of boundaries */
+    double decay_epochs[PF_SCHED_MAX_DECAY];    /* boundaries in epochs (before nb_epochs_rat) */
+    double decay_rates[PF_SCHED_MAX_DECAY + 1]; /* multiplier of lr0 in each stage; [0] = 1 */
+};
+
+struct pf_train_cfg {
+    struct pf_optim_cfg optim;
+    struct pf_schedule sched;
+    double epochs;        /* nominal epochs */
+    double nb_epochs_rat; /* PocketFlow's nb_epochs_rat: scales epochs and decay boundaries */
+    int batch;            /* mini-batch size */
+    bool augment;         /* pad 4 + random crop + random horizontal flip */
+    uint64_t seed;        /* shuffling and augmentation */
+    int log_every;        /* steps between progress callbacks (>= 1) */
+};
+
+/* PocketFlow's Fashion-MNIST recipe scaled to `epochs`: SGD momentum 0.9, lr 0.1 x batch/128,
+ * weight decay 3e-4, decays x0.1 at 50% and 75% of the epochs, batch 128, augmentation on. */
+void pf_train_cfg_default(struct pf_train_cfg *c, double epochs);
+
+struct pf_train_progress {
+    long step, total;     /* steps done, steps in the run */
+    double epoch;         /* fractional epoch (of the scaled run) */
+    float lr;
+    float loss, acc;      /* running means since the previous callback */
+    double img_per_s;     /* training throughput since the previous callback */
+    double elapsed_s;
+};
+
+/* Return nonzero to stop the loop (it then returns -PF_ECANCELLED, params as of the last step). */
+typedef int (*pf_train_fn)(const struct pf_train_progress *p, void *user);
+
+/* Total steps and the learning rate at a step for n_train samples. */
+long pf_train_total_steps(const struct pf_train_cfg *c, uint32_t n_train);
+float pf_train_lr_at(const struct pf_train_cfg *c, uint32_t n_train, long step);
+
+/* Trains m on d's samples idx[0..n) (all of d if idx is NULL). Returns 0, -PF_ECANCELLED, or an
+ * error. */
+int pf_train(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx, uint32_t n,
+             const struct pf_train_cfg *c, pf_train_fn cb, void *user);
+
+struct pf_eval_result {
+    double accuracy;   /* fraction correct, 0..1 */
+    double loss;       /* mean softmax cross-entropy */
+    long samples, correct;
+};
+
+/* Evaluates m (inference mode) on idx[0..n) of d (all if idx is NULL) in batches of `batch`.
+ * If pred is not NULL it receives each sample's predicted class (n entries). */
+int pf_evaluate(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx, uint32_t n,
+                int batch, struct pf_eval_result *r, int *pred);
+
+#endif
