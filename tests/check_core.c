@@ -101,6 +101,7 @@ START_TEST(test_tensor_basics)
     ck_assert_float_eq(pf_tensor_f32(&u)[5], 3.5f);
     char buf[32];
     ck_assert_str_eq(pf_tensor_shape_str(&t, buf, sizeof buf), "2x3x4");
+    pf_tensor_deinit(&u);
     ck_assert_int_eq(pf_tensor_init(&u, PF_DTYPE_F32, 5, shape), -PF_EINVAL);
     pf_tensor_deinit(&t);
 }
