@@ -34,6 +34,7 @@ endif
 ENGINE_SRC := $(wildcard src/engine/*.c src/engine/*/*.c src/engine/*/*/*.c)
 LEARN_SRC  := $(wildcard src/learners/*.c src/learners/*/*.c)
 TUI_SRC    := $(wildcard src/tui/*.c src/tui/*/*.c)
+CLI_SRC    := $(wildcard src/cli/*.c)
 TEST_SRC   := $(wildcard tests/*.c tests/helpers/*.c)
 SUITES     := $(patsubst tests/check_%.c,%,$(filter-out tests/check_main.c,$(wildcard tests/check_*.c)))
 LIB_SRC    := $(ENGINE_SRC) $(LEARN_SRC)
@@ -83,7 +84,7 @@ $(LIB): $(call objs,$(BUILD),$(LIB_SRC))
 	@rm -f $@
 	ar rcs $@ $^
 
-$(APP): $(call objs,$(BUILD),src/main.c $(TUI_SRC)) $(LIB)
+$(APP): $(call objs,$(BUILD),src/main.c $(CLI_SRC) $(TUI_SRC)) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 
 $(CHECK): $(call objs,$(BUILD),$(TEST_SRC)) $(LIB)
@@ -98,7 +99,7 @@ $(ALIB): $(call objs,$(BUILD)/asan,$(LIB_SRC))
 	@rm -f $@
 	ar rcs $@ $^
 
-$(AAPP): $(call objs,$(BUILD)/asan,src/main.c $(TUI_SRC)) $(ALIB)
+$(AAPP): $(call objs,$(BUILD)/asan,src/main.c $(CLI_SRC) $(TUI_SRC)) $(ALIB)
 	$(CC) -g $(SAN) -o $@ $(filter %.o,$^) $(ALIB) $(LDLIBS)
 
 $(ACHECK): $(call objs,$(BUILD)/asan,$(TEST_SRC)) $(ALIB)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "engine/backend/backend.h"
 #include "engine/core/pf_status.h"
 #include "engine/io/dataset.h"
@@ -21,7 +22,6 @@
 #include "engine/layers/softmax_xent.h"
 
 #define PF_VERSION "0.1.0"
-#define DEFAULT_MODEL "assets/models/fmnist_bn.h5"
 
 static char cmdline[2048]; /* the command as typed, recorded in model files */
 
@@ -416,7 +416,7 @@ static int cmd_info(struct cmd *c, const char *pos)
 {
     struct pf_model *m = NULL;
     char dataset[64] = "";
-    const char *path = pos ? pos : DEFAULT_MODEL;
+    const char *path = pos ? pos : PF_DEFAULT_MODEL;
     int rc = load_any(path, &m, dataset, sizeof dataset);
     if (rc < 0)
         return rc;
@@ -611,9 +611,10 @@ static void usage(FILE *f)
     fprintf(f, "usage: pocketflow [--version] [--help] <command> [options]\n\n"
                "pocketflow compresses neural networks (PocketFlow's methods, in C).\n"
                "With no command it shows the bundled model (%s).\n\ncommands:\n",
-            DEFAULT_MODEL);
+            PF_DEFAULT_MODEL);
     for (size_t i = 0; i < PF_ARRAY_LEN(cmds); i++)
         fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
+    fprintf(f, "  %-8s %s\n", "run", "Run a learner (compression method) on a model: see run --help.");
     fprintf(f, "\n'pocketflow <command> --help' lists a command's options.\n");
 }
 
@@ -631,6 +632,14 @@ int main(int argc, char **argv)
     for (int i = 0; i < argc && used < sizeof cmdline - 1; i++)
         used += (size_t)snprintf(cmdline + used, sizeof cmdline - used, "%s%s", i ? " " : "",
                                  i ? argv[i] : "pocketflow");
+    if (argc > 1 && !strcmp(argv[1], "run")) {
+        int rrc = pf_cli_run(argc - 2, argv + 2);
+        if (rrc < 0 && rrc != -PF_ECANCELLED) {
+            fprintf(stderr, "pocketflow run: error: %s\n", pf_err_user_msg());
+            return rrc == -PF_EINVAL ? 2 : 1;
+        }
+        return rrc == -PF_ECANCELLED ? 130 : 0;
+    }
     struct cmd *c = NULL;
     int first = 2;
     if (argc < 2 || argv[1][0] == '-') {

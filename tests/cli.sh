@@ -87,5 +87,14 @@ expect_ok eval-synthetic '"accuracy": ' "$APP" eval "$T/syn.h5" --json
 expect_ok info-model 'total: 281640 MACs' "$APP" info "$T/syn.h5"
 [ ! -e "$T/syn.h5.tmp" ] && ok || bad "temporary file left behind"
 
+# run: a learner on a model, with a run directory
+expect_ok run-help 'learner full-prec' "$APP" run --help
+expect_fail run-bad-learner "unknown learner 'nope'" "$APP" run --learner=nope --model assets/nets/lenet5_fmnist.yaml --data synthetic
+expect_fail run-bad-option "unknown option --cpr_prune_ratio" "$APP" run --model assets/nets/lenet5_fmnist.yaml --data synthetic --cpr_prune_ratio=0.5
+expect_fail run-bad-range "nb_epochs_rat = 0 is outside" "$APP" run --model assets/nets/lenet5_fmnist.yaml --data synthetic --nb_epochs_rat=0
+expect_ok run-full-prec '"status": "finished"' "$APP" run --model "$T/syn.h5" --data synthetic --runs "$T/runs" \
+    --nb_epochs=0.5 --nb_smpls_val=200 --batch_size=32 --json
+if grep -q 'status: finished' "$T"/runs/*-full-prec/manifest.yaml 2>/dev/null && [ -s "$(echo "$T"/runs/*-full-prec/model.h5)" ]; then ok; else bad "run directory incomplete: $(ls "$T"/runs/* 2>&1)"; fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

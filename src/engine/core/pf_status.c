@@ -40,6 +40,12 @@ const char *pf_err_user_msg(void)
 
 int pf_err_code(void) { return err_code; }
 
+void pf_err_restore(int code, const char *msg)
+{
+    snprintf(err_buf, sizeof err_buf, "%s", msg);
+    err_code = code;
+}
+
 void pf_err_clear(void)
 {
     err_buf[0] = 0;

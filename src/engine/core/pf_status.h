@@ -31,6 +31,8 @@ const char *pf_err_msg(void);
 const char *pf_err_user_msg(void);
 /* The last code set on this thread (positive), 0 if none. */
 int pf_err_code(void);
+/* Puts back a message saved from pf_err_msg() with its code (after cleanup that may fail). */
+void pf_err_restore(int code, const char *msg);
 /* Forgets the last error on this thread. */
 void pf_err_clear(void);
 /* Short name of a code: "out of memory", "parse error", ... */
