@@ -108,11 +108,11 @@ $(ACHECK): $(call objs,$(BUILD)/asan,$(TEST_SRC)) $(ALIB)
 # ---- the two commands of README.md ----
 test: deps
 	@$(MAKE) --no-print-directory all $(CHECK)
-	PF_APP=$(APP) $(CHECK)
+	CK_DEFAULT_TIMEOUT=300 PF_APP=$(APP) $(CHECK)
 	PF_APP=$(APP) tests/cli.sh
 
 check: all $(CHECK)
-	PF_APP=$(APP) $(CHECK)
+	CK_DEFAULT_TIMEOUT=300 PF_APP=$(APP) $(CHECK)
 
 # LeakSanitizer cannot follow forked children reliably and OpenMP keeps thread pools alive:
 # run unforked with leak checks on.
