@@ -44,9 +44,11 @@ $(patsubst %.c,$(1)/%.o,$(2))
 endef
 
 LIB      := $(BUILD)/libpocketflow.a
+TLIB     := $(BUILD)/libpftui.a
 APP      := $(BUILD)/pocketflow
 CHECK    := $(BUILD)/check_all
 ALIB     := $(BUILD)/asan/libpocketflow.a
+ATLIB    := $(BUILD)/asan/libpftui.a
 AAPP     := $(BUILD)/asan/pocketflow
 ACHECK   := $(BUILD)/asan/check_all
 
@@ -84,11 +86,16 @@ $(LIB): $(call objs,$(BUILD),$(LIB_SRC))
 	@rm -f $@
 	ar rcs $@ $^
 
-$(APP): $(call objs,$(BUILD),src/main.c $(CLI_SRC) $(TUI_SRC)) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
+# the workbench's screens and widgets: linked into the app and into check_all (screen tests)
+$(TLIB): $(call objs,$(BUILD),$(TUI_SRC))
+	@rm -f $@
+	ar rcs $@ $^
 
-$(CHECK): $(call objs,$(BUILD),$(TEST_SRC)) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
+$(APP): $(call objs,$(BUILD),src/main.c $(CLI_SRC)) $(TLIB) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(TLIB) $(LIB) $(LDLIBS)
+
+$(CHECK): $(call objs,$(BUILD),$(TEST_SRC)) $(TLIB) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(TLIB) $(LIB) $(LDLIBS)
 
 # ---- sanitizer build (separate objects) ----
 $(BUILD)/asan/%.o: %.c
@@ -99,17 +106,22 @@ $(ALIB): $(call objs,$(BUILD)/asan,$(LIB_SRC))
 	@rm -f $@
 	ar rcs $@ $^
 
-$(AAPP): $(call objs,$(BUILD)/asan,src/main.c $(CLI_SRC) $(TUI_SRC)) $(ALIB)
-	$(CC) -g $(SAN) -o $@ $(filter %.o,$^) $(ALIB) $(LDLIBS)
+$(ATLIB): $(call objs,$(BUILD)/asan,$(TUI_SRC))
+	@rm -f $@
+	ar rcs $@ $^
 
-$(ACHECK): $(call objs,$(BUILD)/asan,$(TEST_SRC)) $(ALIB)
-	$(CC) -g $(SAN) -o $@ $(filter %.o,$^) $(ALIB) $(LDLIBS)
+$(AAPP): $(call objs,$(BUILD)/asan,src/main.c $(CLI_SRC)) $(ATLIB) $(ALIB)
+	$(CC) -g $(SAN) -o $@ $(filter %.o,$^) $(ATLIB) $(ALIB) $(LDLIBS)
+
+$(ACHECK): $(call objs,$(BUILD)/asan,$(TEST_SRC)) $(ATLIB) $(ALIB)
+	$(CC) -g $(SAN) -o $@ $(filter %.o,$^) $(ATLIB) $(ALIB) $(LDLIBS)
 
 # ---- the two commands of README.md ----
 test: deps
 	@$(MAKE) --no-print-directory all $(CHECK)
 	CK_DEFAULT_TIMEOUT=300 PF_APP=$(APP) $(CHECK)
 	PF_APP=$(APP) tests/cli.sh
+	PF_APP=$(APP) tests/tui_e2e.sh
 
 check: all $(CHECK)
 	CK_DEFAULT_TIMEOUT=300 PF_APP=$(APP) $(CHECK)
@@ -120,6 +132,7 @@ asan: deps
 	@$(MAKE) --no-print-directory $(ACHECK) $(AAPP)
 	CK_FORK=no ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 PF_APP=$(AAPP) $(ACHECK)
 	PF_APP=$(AAPP) tests/cli.sh
+	PF_APP=$(AAPP) tests/tui_e2e.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all

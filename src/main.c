@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cmd.h"
+#include "tui/tui.h"
 #include "engine/backend/backend.h"
 #include "engine/core/pf_status.h"
 #include "engine/io/dataset.h"
@@ -25,31 +27,7 @@
 
 static char cmdline[2048]; /* the command as typed, recorded in model files */
 
-/* ---- option tables ---- */
-
-enum opt_type { OPT_STR, OPT_INT, OPT_FLOAT, OPT_FLAG };
-
-struct opt {
-    const char *name;     /* without leading dashes */
-    enum opt_type type;
-    const char *def;      /* default as text; NULL = none */
-    const char *help;
-    const char *val;      /* parsed value (argv text, or "1" for flags) */
-};
-
-struct cmd {
-    const char *name;
-    const char *usage;    /* positional part */
-    const char *summary;
-    struct opt *opts;
-    int (*run)(struct cmd *c, const char *pos);
-};
-
-#define COMMON_OPTS                                                                            \
-    {"threads", OPT_INT, "2", "threads for OpenBLAS and oneDNN", NULL},                       \
-    {"seed", OPT_INT, "0", "random seed (initialisation, shuffling, augmentation)", NULL},    \
-    {"device", OPT_STR, "cpu", "backend: cpu, cpu_ref (the slow oracle), cuda", NULL},        \
-    {"help", OPT_FLAG, NULL, "show this help", NULL}
+/* ---- option tables (struct opt, struct cmd: cli/cmd.h) ---- */
 
 static struct opt train_opts[] = {
     {"net", OPT_STR, NULL, "netdef YAML to train from scratch (or --init MODEL.h5)", NULL},
@@ -80,11 +58,6 @@ static struct opt eval_opts[] = {
     {NULL, 0, NULL, NULL, NULL},
 };
 
-static struct opt info_opts[] = {
-    {"json", OPT_FLAG, NULL, "print one JSON object: per-layer rows and totals", NULL},
-    COMMON_OPTS,
-    {NULL, 0, NULL, NULL, NULL},
-};
 
 static struct opt bench_opts[] = {
     {"net", OPT_STR, "convnet_fmnist", "built-in net (assets/nets/NAME.yaml) or a netdef path", NULL},
@@ -92,6 +65,9 @@ static struct opt bench_opts[] = {
     {"steps", OPT_INT, "50", "timed training steps (median reported)", NULL},
     {"warmup", OPT_INT, "5", "untimed steps first", NULL},
     {"json", OPT_FLAG, NULL, "print one JSON object (the fields of shared/bench/torch_ref.py)", NULL},
+    {"layers", OPT_STR, NULL, "MODEL|NETDEF: per-layer forward times, MACs, GFLOP/s instead", NULL},
+    {"plan", OPT_STR, NULL, "with --layers: also time the model shrunk by this plan", NULL},
+    {"input", OPT_STR, NULL, "with --layers: input size CxHxW instead of the model's", NULL},
     COMMON_OPTS,
     {NULL, 0, NULL, NULL, NULL},
 };
@@ -104,24 +80,24 @@ static struct opt *opt_find(struct opt *o, const char *name)
     return NULL;
 }
 
-static const char *opt_str(struct cmd *c, const char *name)
+const char *pf_cli_opt_str(struct cmd *c, const char *name)
 {
     struct opt *o = opt_find(c->opts, name);
     return o->val ? o->val : o->def;
 }
 
-static bool opt_set(struct cmd *c, const char *name) { return opt_find(c->opts, name)->val != NULL; }
+bool pf_cli_opt_set(struct cmd *c, const char *name) { return opt_find(c->opts, name)->val != NULL; }
 
 /* Values were validated by parse_args, so these conversions cannot fail. */
-static long opt_int(struct cmd *c, const char *name)
+long pf_cli_opt_int(struct cmd *c, const char *name)
 {
-    const char *s = opt_str(c, name);
+    const char *s = pf_cli_opt_str(c, name);
     return s ? strtol(s, NULL, 10) : 0;
 }
 
-static double opt_float(struct cmd *c, const char *name)
+double pf_cli_opt_float(struct cmd *c, const char *name)
 {
-    const char *s = opt_str(c, name);
+    const char *s = pf_cli_opt_str(c, name);
     return s ? strtod(s, NULL) : 0.0;
 }
 
@@ -191,12 +167,12 @@ static int parse_args(struct cmd *c, int argc, char **argv, const char **pos)
         }
         o->val = v;
     }
-    if (opt_set(c, "help"))
+    if (pf_cli_opt_set(c, "help"))
         return 0;
-    long threads = opt_int(c, "threads");
+    long threads = pf_cli_opt_int(c, "threads");
     if (threads < 1 || threads > 1024)
         return PF_ERR(PF_EINVAL, "--threads must be 1..1024, got %ld", threads);
-    int rc = pf_backend_select(opt_str(c, "device"));
+    int rc = pf_backend_select(pf_cli_opt_str(c, "device"));
     if (rc < 0)
         return rc;
     pf_backend_set_threads((int)threads);
@@ -205,7 +181,7 @@ static int parse_args(struct cmd *c, int argc, char **argv, const char **pos)
 
 /* ---- helpers ---- */
 
-static double now_s(void)
+double pf_cli_now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -219,7 +195,7 @@ static bool ends_with(const char *s, const char *suf)
 }
 
 /* A model from a .h5 file, or a fresh one (zero params) from a netdef YAML. */
-static int load_any(const char *path, struct pf_model **m, char *dataset, size_t dlen)
+int pf_cli_load_any(const char *path, struct pf_model **m, char *dataset, size_t dlen)
 {
     if (dataset && dlen)
         dataset[0] = 0;
@@ -253,23 +229,23 @@ static int cmd_train(struct cmd *c, const char *pos)
     struct pf_dataset *train = NULL, *test = NULL;
     uint32_t *tr_idx = NULL, *val_idx = NULL, n_tr = 0, n_val = 0;
     int rc;
-    const char *net = opt_str(c, "net"), *init = opt_str(c, "init"), *data = opt_str(c, "data");
+    const char *net = pf_cli_opt_str(c, "net"), *init = pf_cli_opt_str(c, "init"), *data = pf_cli_opt_str(c, "data");
     if (!net == !init)
         return PF_ERR(PF_EINVAL, "train: give exactly one of --net NETDEF.yaml or --init MODEL.h5");
     struct pf_train_cfg cfg;
-    pf_train_cfg_default(&cfg, opt_float(c, "epochs"));
-    cfg.nb_epochs_rat = opt_float(c, "nb_epochs_rat");
-    cfg.batch = (int)opt_int(c, "batch");
-    cfg.sched.lrn_rate_init = opt_float(c, "lr");
-    cfg.optim.momentum = opt_float(c, "momentum");
-    cfg.optim.weight_decay = opt_float(c, "wd");
-    cfg.augment = !opt_set(c, "no_augment");
-    cfg.seed = (uint64_t)opt_int(c, "seed");
-    const char *optim = opt_str(c, "optimizer"), *sched = opt_str(c, "schedule");
+    pf_train_cfg_default(&cfg, pf_cli_opt_float(c, "epochs"));
+    cfg.nb_epochs_rat = pf_cli_opt_float(c, "nb_epochs_rat");
+    cfg.batch = (int)pf_cli_opt_int(c, "batch");
+    cfg.sched.lrn_rate_init = pf_cli_opt_float(c, "lr");
+    cfg.optim.momentum = pf_cli_opt_float(c, "momentum");
+    cfg.optim.weight_decay = pf_cli_opt_float(c, "wd");
+    cfg.augment = !pf_cli_opt_set(c, "no_augment");
+    cfg.seed = (uint64_t)pf_cli_opt_int(c, "seed");
+    const char *optim = pf_cli_opt_str(c, "optimizer"), *sched = pf_cli_opt_str(c, "schedule");
     if (!strcmp(optim, "adam")) {
         cfg.optim.kind = PF_OPTIM_ADAM;
         cfg.sched.batch_size_norm = cfg.batch;
-        if (!opt_set(c, "lr"))
+        if (!pf_cli_opt_set(c, "lr"))
             cfg.sched.lrn_rate_init = 1e-3;
     } else if (strcmp(optim, "sgd")) {
         return PF_ERR(PF_EINVAL, "train: --optimizer must be sgd or adam, got '%s'", optim);
@@ -296,15 +272,15 @@ static int cmd_train(struct cmd *c, const char *pos)
     if ((rc = pf_dataset_load(data, PF_SPLIT_TRAIN, &train)) < 0 ||
         (rc = pf_dataset_load(data, PF_SPLIT_TEST, &test)) < 0)
         goto done;
-    int val = (int)opt_int(c, "val");
+    int val = (int)pf_cli_opt_int(c, "val");
     if ((rc = pf_dataset_split(train, val, &tr_idx, &n_tr, &val_idx, &n_val)) < 0)
         goto done;
     fprintf(stderr, "training %s on %s: %u images (%u kept for validation), %ld steps of %d\n",
             m->name, train->name, n_tr, n_val, pf_train_total_steps(&cfg, n_tr), cfg.batch);
-    struct train_log tl = {.quiet = opt_set(c, "json")};
-    double t0 = now_s();
+    struct train_log tl = {.quiet = pf_cli_opt_set(c, "json")};
+    double t0 = pf_cli_now_s();
     rc = pf_train(m, train, tr_idx, n_tr, &cfg, train_progress, &tl);
-    double secs = now_s() - t0;
+    double secs = pf_cli_now_s() - t0;
     if (rc < 0)
         goto done;
     struct pf_eval_result rv = {0}, rt;
@@ -315,7 +291,7 @@ static int cmd_train(struct cmd *c, const char *pos)
     char seed[32], acc[64];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg.seed);
     snprintf(acc, sizeof acc, "val %.4f test %.4f", rv.accuracy, rt.accuracy);
-    const char *out = opt_str(c, "out");
+    const char *out = pf_cli_opt_str(c, "out");
     struct pf_meta meta;
     pf_meta_init(&meta);
     if ((rc = pf_meta_set(&meta, "learner", "full-prec")) < 0 ||
@@ -330,7 +306,7 @@ static int cmd_train(struct cmd *c, const char *pos)
     pf_meta_deinit(&meta);
     if (rc < 0)
         goto done;
-    if (opt_set(c, "json"))
+    if (pf_cli_opt_set(c, "json"))
         printf("{\"val_accuracy\": %.6f, \"test_accuracy\": %.6f, \"test_loss\": %.6f, "
                "\"seconds\": %.1f, \"out\": \"%s\"}\n",
                rv.accuracy, rt.accuracy, rt.loss, secs, out);
@@ -360,7 +336,7 @@ static int cmd_eval(struct cmd *c, const char *pos)
         return PF_ERR(PF_EINVAL, "eval: which model? usage: pocketflow eval MODEL.h5 --data fmnist");
     if ((rc = pf_model_load(pos, &m, dataset, sizeof dataset)) < 0)
         return rc;
-    const char *data = opt_str(c, "data"), *split = opt_str(c, "split");
+    const char *data = pf_cli_opt_str(c, "data"), *split = pf_cli_opt_str(c, "split");
     if (!data)
         data = dataset[0] ? dataset : "fmnist";
     bool test = !strcmp(split, "test");
@@ -379,11 +355,11 @@ static int cmd_eval(struct cmd *c, const char *pos)
         n = !strcmp(split, "val") ? n_val : n_tr;
     }
     struct pf_eval_result r;
-    double t0 = now_s();
-    if ((rc = pf_evaluate(m, d, idx, n, (int)opt_int(c, "batch"), &r, NULL)) < 0)
+    double t0 = pf_cli_now_s();
+    if ((rc = pf_evaluate(m, d, idx, n, (int)pf_cli_opt_int(c, "batch"), &r, NULL)) < 0)
         goto done;
-    double secs = now_s() - t0;
-    if (opt_set(c, "json"))
+    double secs = pf_cli_now_s() - t0;
+    if (pf_cli_opt_set(c, "json"))
         printf("{\"model\": \"%s\", \"data\": \"%s\", \"split\": \"%s\", \"accuracy\": %.6f, "
                "\"loss\": %.6f, \"samples\": %ld, \"correct\": %ld, \"seconds\": %.3f}\n",
                pos, data, split, r.accuracy, r.loss, r.samples, r.correct, secs);
@@ -398,76 +374,6 @@ done:
     return rc;
 }
 
-/* ---- info ---- */
-
-static void human(uint64_t v, char *buf, size_t n)
-{
-    if (v >= 1000000000ull)
-        snprintf(buf, n, "%.2fG", v / 1e9);
-    else if (v >= 1000000ull)
-        snprintf(buf, n, "%.2fM", v / 1e6);
-    else if (v >= 10000ull)
-        snprintf(buf, n, "%.1fK", v / 1e3);
-    else
-        snprintf(buf, n, "%llu", (unsigned long long)v);
-}
-
-static int cmd_info(struct cmd *c, const char *pos)
-{
-    struct pf_model *m = NULL;
-    char dataset[64] = "";
-    const char *path = pos ? pos : PF_DEFAULT_MODEL;
-    int rc = load_any(path, &m, dataset, sizeof dataset);
-    if (rc < 0)
-        return rc;
-    struct pf_count tot;
-    pf_model_count(m, &tot);
-    bool json = opt_set(c, "json");
-    if (json)
-        printf("{\"model\": \"%s\", \"name\": \"%s\", \"input\": [%d, %d, %d], \"classes\": %d, "
-               "\"layers\": [",
-               path, m->name, m->input.c, m->input.h, m->input.w, m->classes);
-    else
-        printf("%s (%s): input %dx%dx%d, %d classes%s%s\n\n%3s  %-16s %-10s %-14s %10s %10s %6s\n",
-               path, m->name, m->input.c, m->input.h, m->input.w, m->classes,
-               dataset[0] ? ", trained on " : "", dataset, "#", "layer", "type", "output",
-               "params", "MACs", "MACs%");
-    for (int i = 0; i < m->n_layers; i++) {
-        const struct pf_layer *l = &m->layers[i];
-        struct pf_count k = {0};
-        if (l->ops->count)
-            l->ops->count(l, &k);
-        if (json) {
-            printf("%s{\"index\": %d, \"name\": \"%s\", \"type\": \"%s\", \"output\": [%d, %d, %d], "
-                   "\"params\": %llu, \"macs\": %llu, \"other_ops\": %llu}",
-                   i ? ", " : "", i, l->name, l->ops->name, l->out.c, l->out.h, l->out.w,
-                   (unsigned long long)k.params, (unsigned long long)k.macs,
-                   (unsigned long long)k.other_ops);
-        } else {
-            char shape[32], pa[16], ma[16];
-            snprintf(shape, sizeof shape, "%dx%dx%d", l->out.c, l->out.h, l->out.w);
-            human(k.params, pa, sizeof pa);
-            human(k.macs, ma, sizeof ma);
-            printf("%3d  %-16.16s %-10s %-14s %10s %10s %5.1f%%\n", i, l->name, l->ops->name, shape,
-                   pa, ma, tot.macs ? 100.0 * k.macs / tot.macs : 0.0);
-        }
-    }
-    if (json)
-        printf("], \"totals\": {\"macs\": %llu, \"flops\": %llu, \"other_ops\": %llu, "
-               "\"params\": %llu, \"bytes\": %llu}}\n",
-               (unsigned long long)tot.macs, (unsigned long long)(2 * tot.macs),
-               (unsigned long long)tot.other_ops, (unsigned long long)tot.params,
-               (unsigned long long)(4 * tot.params));
-    else
-        printf("\ntotal: %llu MACs (FLOPs = 2 x MACs = %llu), %llu params (%.2f MiB at 32 bits), "
-               "%llu other ops\n",
-               (unsigned long long)tot.macs, (unsigned long long)(2 * tot.macs),
-               (unsigned long long)tot.params, tot.params * 4.0 / (1 << 20),
-               (unsigned long long)tot.other_ops);
-    pf_model_free(m);
-    return 0;
-}
-
 /* ---- bench ---- */
 
 static int cmp_double(const void *a, const void *b)
@@ -478,7 +384,10 @@ static int cmp_double(const void *a, const void *b)
 
 static int cmd_bench(struct cmd *c, const char *pos)
 {
-    (void)pos;
+    if (pf_cli_opt_set(c, "layers"))
+        return pf_cli_bench_layers(c, pos);
+    if (pf_cli_opt_set(c, "plan") || pf_cli_opt_set(c, "input"))
+        return PF_ERR(PF_EINVAL, "bench: --plan and --input go with --layers MODEL");
     struct pf_model *m = NULL;
     struct pf_dataset *d = NULL;
     float *x = NULL, *dl = NULL;
@@ -486,18 +395,18 @@ static int cmd_bench(struct cmd *c, const char *pos)
     double *times = NULL;
     struct pf_optim opt = {0};
     int rc;
-    const char *net = opt_str(c, "net");
+    const char *net = pf_cli_opt_str(c, "net");
     char path[512];
     if (strchr(net, '/') || ends_with(net, ".yaml"))
         snprintf(path, sizeof path, "%s", net);
     else
         snprintf(path, sizeof path, "assets/nets/%s.yaml", net);
-    int B = (int)opt_int(c, "batch"), steps = (int)opt_int(c, "steps"), warm = (int)opt_int(c, "warmup");
+    int B = (int)pf_cli_opt_int(c, "batch"), steps = (int)pf_cli_opt_int(c, "steps"), warm = (int)pf_cli_opt_int(c, "warmup");
     if (B < 1 || steps < 1)
         return PF_ERR(PF_EINVAL, "bench: --batch and --steps must be at least 1");
     if ((rc = pf_model_from_file(path, &m)) < 0)
         return rc;
-    pf_model_init_params(m, (uint64_t)opt_int(c, "seed"));
+    pf_model_init_params(m, (uint64_t)pf_cli_opt_int(c, "seed"));
     if ((rc = pf_dataset_load("fmnist", PF_SPLIT_TRAIN, &d)) < 0)
         goto done;
     if (d->c != m->input.c || d->h != m->input.h || d->w != m->input.w) {
@@ -525,7 +434,7 @@ static int cmd_bench(struct cmd *c, const char *pos)
     /* training: the same work as torch_ref.py's train_step (batch from 4096 images) */
     for (int s = 0; s < warm + steps; s++) {
         int b = s % nb;
-        double t0 = now_s();
+        double t0 = pf_cli_now_s();
         for (int i = 0; i < B; i++)
             ids[i] = (uint32_t)((b * B + i) % d->n);
         if ((rc = pf_dataset_batch(d, ids, B, x, y, false, NULL)) < 0 ||
@@ -542,27 +451,27 @@ static int cmd_bench(struct cmd *c, const char *pos)
         }
         pf_optim_step(&opt, 0.01f);
         if (s >= warm)
-            times[s - warm] = now_s() - t0;
+            times[s - warm] = pf_cli_now_s() - t0;
     }
     free(ids);
     qsort(times, (size_t)steps, sizeof *times, cmp_double);
     double t_train = times[steps / 2];
     int ni = steps / 4 > 20 ? steps / 4 : 20;
     for (int s = 0; s < 5 + ni; s++) {
-        double t0 = now_s();
+        double t0 = pf_cli_now_s();
         if ((rc = pf_model_forward(m, x, B, false)) < 0)
             goto done;
         if (s >= 5)
-            times[s - 5] = now_s() - t0;
+            times[s - 5] = pf_cli_now_s() - t0;
     }
     qsort(times, (size_t)ni, sizeof *times, cmp_double);
     double t_inf = times[ni / 2];
     for (int s = 0; s < 50 + 500; s++) {
-        double t0 = now_s();
+        double t0 = pf_cli_now_s();
         if ((rc = pf_model_forward(m, x, 1, false)) < 0)
             goto done;
         if (s >= 50)
-            times[s - 50] = now_s() - t0;
+            times[s - 50] = pf_cli_now_s() - t0;
     }
     qsort(times, 500, sizeof *times, cmp_double);
     double t_lat = times[250];
@@ -571,16 +480,16 @@ static int cmd_bench(struct cmd *c, const char *pos)
     const char *coretype = getenv("OPENBLAS_CORETYPE");
     char ct[64];
     snprintf(ct, sizeof ct, coretype ? "\"%s\"" : "null", coretype);
-    if (opt_set(c, "json"))
+    if (pf_cli_opt_set(c, "json"))
         printf("{\"net\": \"%s\", \"threads\": %ld, \"batch\": %d, \"pocketflow\": \"%s\", "
                "\"device\": \"%s\", \"openblas_coretype\": %s, \"train_img_per_s\": %.2f, "
                "\"infer_img_per_s\": %.2f, \"latency_b1_ms\": %.4f, \"peak_rss_mib\": %.1f}\n",
-               net, opt_int(c, "threads"), B, PF_VERSION, pf_backend()->name, ct, B / t_train,
+               net, pf_cli_opt_int(c, "threads"), B, PF_VERSION, pf_backend()->name, ct, B / t_train,
                B / t_inf, t_lat * 1e3, ru.ru_maxrss / 1024.0);
     else
         printf("%s, %ld threads, batch %d, %s backend: training %.1f img/s, inference %.1f img/s, "
                "batch-1 latency %.3f ms, peak RSS %.1f MiB\n",
-               net, opt_int(c, "threads"), B, pf_backend()->name, B / t_train, B / t_inf,
+               net, pf_cli_opt_int(c, "threads"), B, pf_backend()->name, B / t_train, B / t_inf,
                t_lat * 1e3, ru.ru_maxrss / 1024.0);
     rc = 0;
 done:
@@ -594,27 +503,47 @@ done:
     return rc;
 }
 
+/* ---- tui ---- */
+
+static struct opt tui_opts[] = {
+    {"runs", OPT_STR, NULL, "where run directories go (default $PF_RUNS_DIR or ./runs)", NULL},
+    COMMON_OPTS,
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+/* The workbench (src/tui); it refuses without a terminal, naming the subcommands to use. */
+static int cmd_tui(struct cmd *c, const char *pos)
+{
+    return pf_tui_main(pos ? pos : PF_DEFAULT_MODEL, pf_cli_opt_str(c, "runs"));
+}
+
 /* ---- dispatch ---- */
 
 static struct cmd cmds[] = {
     {"train", "", "Train a model from a netdef (or continue from a model file) on a dataset.",
      train_opts, cmd_train},
     {"eval", "MODEL.h5 ", "Evaluate a model's accuracy on a dataset split.", eval_opts, cmd_eval},
-    {"info", "[MODEL.h5|NETDEF.yaml] ", "Per-layer table: output shapes, params, MACs; totals.",
-     info_opts, cmd_info},
-    {"bench", "", "Speed: training and inference images/s, batch-1 latency, peak memory.",
-     bench_opts, cmd_bench},
+    {"info", "[MODEL.h5|NETDEF.yaml] ",
+     "Per-layer profile: shapes, params, MACs, memory, size; with --plan, before and after.",
+     pf_cli_info_opts, pf_cli_info},
+    {"bench", "", "Speed: training and inference images/s, batch-1 latency, peak memory; "
+     "--layers: per layer.", bench_opts, cmd_bench},
+    {"sensitivity", "MODEL.h5 ",
+     "Accuracy of L1-norm pruning of each channel group at each ratio, no fine-tuning.",
+     pf_cli_sensitivity_opts, pf_cli_sensitivity},
+    {"tui", "[MODEL.h5|NETDEF.yaml] ",
+     "The interactive workbench (what `pocketflow` with no command opens).", tui_opts, cmd_tui},
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: pocketflow [--version] [--help] <command> [options]\n\n"
                "pocketflow compresses neural networks (PocketFlow's methods, in C).\n"
-               "With no command it shows the bundled model (%s).\n\ncommands:\n",
+               "With no command it opens the workbench on the bundled model (%s).\n\ncommands:\n",
             PF_DEFAULT_MODEL);
     for (size_t i = 0; i < PF_ARRAY_LEN(cmds); i++)
-        fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
-    fprintf(f, "  %-8s %s\n", "run", "Run a learner (compression method) on a model: see run --help.");
+        fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].summary);
+    fprintf(f, "  %-12s %s\n", "run", "Run a learner (compression method) on a model: see run --help.");
     fprintf(f, "\n'pocketflow <command> --help' lists a command's options.\n");
 }
 
@@ -643,7 +572,9 @@ int main(int argc, char **argv)
     struct cmd *c = NULL;
     int first = 2;
     if (argc < 2 || argv[1][0] == '-') {
-        c = &cmds[2]; /* info on the bundled model until the workbench exists */
+        for (size_t i = 0; i < PF_ARRAY_LEN(cmds); i++)
+            if (!strcmp(cmds[i].name, "tui"))
+                c = &cmds[i]; /* the workbench on the bundled model */
         first = 1;
     } else {
         for (size_t i = 0; i < PF_ARRAY_LEN(cmds); i++)
@@ -657,7 +588,7 @@ int main(int argc, char **argv)
     }
     const char *pos = NULL;
     int rc = parse_args(c, argc - first, argv + first, &pos);
-    if (rc == 0 && opt_set(c, "help")) {
+    if (rc == 0 && pf_cli_opt_set(c, "help")) {
         print_help(c);
         return 0;
     }

@@ -36,7 +36,7 @@ expect_ok() {
 
 expect_ok version '^pocketflow [0-9]' "$APP" --version
 expect_ok help 'commands:' "$APP" --help
-for c in train eval info bench; do
+for c in train eval info bench sensitivity; do
     expect_ok "$c --help" "usage: pocketflow $c" "$APP" "$c" --help
 done
 expect_fail unknown-command "unknown command 'frobnicate'" "$APP" frobnicate
@@ -47,6 +47,37 @@ expect_fail bad-int "non-negative integer" "$APP" train --net x.yaml --batch abc
 # info: reference totals through the CLI, JSON included
 expect_ok info-convnet 'total: 13883904 MACs' "$APP" info assets/nets/convnet_fmnist.yaml
 expect_ok info-json '"macs": 13883904' "$APP" info assets/nets/convnet_fmnist.yaml --json
+
+# info: the profiler (plans, units, formats, input size)
+expect_ok info-flops 'FLOPs' "$APP" info assets/nets/lenet5_fmnist.yaml --flops
+expect_ok info-unit-header '^  #  layer .* MACs ' "$APP" info assets/nets/lenet5_fmnist.yaml
+expect_ok info-csv '^total,,,,,,,,,44426,281640,' "$APP" info assets/nets/lenet5_fmnist.yaml --csv
+expect_ok info-input 'input 3x64x64' "$APP" info assets/nets/resnet20_cifar.yaml --input 3x64x64
+expect_ok info-input-macs 'total: 163250816 MACs' "$APP" info assets/nets/resnet20_cifar.yaml --input 3x64x64
+expect_fail info-bad-input "CxHxW" "$APP" info assets/nets/resnet20_cifar.yaml --input 3x64
+expect_fail info-json-csv "not both" "$APP" info assets/nets/lenet5_fmnist.yaml --json --csv
+printf 'layers:\n  conv2: {prune_ratio: 0.5}\n  fc3: {w_bits: 4, sparsity: 0.5}\n' >"$T/plan.yaml"
+# conv2 keeps 3 of conv1's 6 channels: conv1 86400 -> 43200 MACs, conv2 153600 -> 76800
+expect_ok info-plan 'after: 161640 MACs' "$APP" info assets/nets/lenet5_fmnist.yaml --plan "$T/plan.yaml"
+expect_ok info-plan-json '"after_totals": \{"macs": 161640' "$APP" info assets/nets/lenet5_fmnist.yaml --plan "$T/plan.yaml" --json
+expect_ok info-plan-csv ',after_macs,' "$APP" info assets/nets/lenet5_fmnist.yaml --plan "$T/plan.yaml" --csv
+printf '1, 0.5\n' >"$T/ratio.list"
+expect_ok info-ratio-list 'after: 161640 MACs' "$APP" info assets/nets/lenet5_fmnist.yaml --plan "$T/ratio.list"
+printf 'layers:\n  conv9: {prune_ratio: 0.5}\n' >"$T/bad1.yaml"
+expect_fail plan-unknown-layer "bad1.yaml:2:.*layer 'conv9' is not in" "$APP" info assets/nets/lenet5_fmnist.yaml --plan "$T/bad1.yaml"
+printf 'layers:\n  conv2: {prune_ratio: 1.5}\n' >"$T/bad2.yaml"
+expect_fail plan-bad-ratio "bad2.yaml:2:.*conv2: prune_ratio 1.5 is outside" "$APP" info assets/nets/lenet5_fmnist.yaml --plan "$T/bad2.yaml"
+printf 'layers:\n  fc3: {w_bits: 33}\n' >"$T/bad3.yaml"
+expect_fail plan-bad-bits "bad3.yaml:2:.*fc3: w_bits 33" "$APP" info assets/nets/lenet5_fmnist.yaml --plan "$T/bad3.yaml"
+printf 'layers:\n  conv2: {prune_ratio: 0.95}\n' >"$T/bad4.yaml"
+expect_fail plan-zero-channels "conv2: prune_ratio 0.95 leaves 0 of its 6" "$APP" info assets/nets/lenet5_fmnist.yaml --plan "$T/bad4.yaml"
+expect_fail plan-missing "nope.yaml: cannot open" "$APP" info assets/nets/lenet5_fmnist.yaml --plan "$T/nope.yaml"
+
+# bench --layers: per-layer times; with a plan the shrunk model's speed-up
+expect_ok bench-layers 'GFLOP/s' "$APP" bench --layers assets/nets/lenet5_fmnist.yaml --steps 3 --warmup 1
+expect_ok bench-layers-plan 'measured speed-up' "$APP" bench --layers assets/nets/lenet5_fmnist.yaml --plan "$T/plan.yaml" --steps 3 --warmup 1
+expect_ok bench-layers-json '"speedup": ' "$APP" bench --layers assets/nets/resnet20_cifar.yaml --plan "$T/ratio.list" --steps 2 --warmup 0 --json
+expect_fail bench-plan-alone "go with --layers" "$APP" bench --plan "$T/plan.yaml"
 
 # bad netdefs: each names the file and the problem
 printf 'name: x\ninput: [1, 28, 28]\nclasses: 10\nlayers:\n  - {name: a, type: conv3d}\n' >"$T/unk.yaml"
@@ -87,6 +118,12 @@ expect_ok eval-synthetic '"accuracy": ' "$APP" eval "$T/syn.h5" --json
 expect_ok info-model 'total: 281640 MACs' "$APP" info "$T/syn.h5"
 [ ! -e "$T/syn.h5.tmp" ] && ok || bad "temporary file left behind"
 
+# sensitivity: every channel group at each ratio, CSV
+expect_ok sensitivity 'baseline' "$APP" sensitivity "$T/syn.h5" --data synthetic --ratios 0.25,0.5 --csv "$T/sens.csv"
+if [ "$(grep -c '' "$T/sens.csv" 2>/dev/null)" = 10 ] && grep -q '^-1,baseline' "$T/sens.csv"; then ok; else bad "sensitivity csv: $(head -c 300 "$T/sens.csv" 2>&1)"; fi
+expect_fail sensitivity-bad-ratio "in \(0, 1\)" "$APP" sensitivity "$T/syn.h5" --data synthetic --ratios 0.5,1.2
+expect_fail sensitivity-no-model "which model" "$APP" sensitivity --data synthetic
+
 # run: a learner on a model, with a run directory
 expect_ok run-help 'learner full-prec' "$APP" run --help
 expect_fail run-bad-learner "unknown learner 'nope'" "$APP" run --learner=nope --model assets/nets/lenet5_fmnist.yaml --data synthetic
@@ -95,6 +132,22 @@ expect_fail run-bad-range "nb_epochs_rat = 0 is outside" "$APP" run --model asse
 expect_ok run-full-prec '"status": "finished"' "$APP" run --model "$T/syn.h5" --data synthetic --runs "$T/runs" \
     --nb_epochs=0.5 --nb_smpls_val=200 --batch_size=32 --json
 if grep -q 'status: finished' "$T"/runs/*-full-prec/manifest.yaml 2>/dev/null && [ -s "$(echo "$T"/runs/*-full-prec/model.h5)" ]; then ok; else bad "run directory incomplete: $(ls "$T"/runs/* 2>&1)"; fi
+
+# sparsity and quantization learners: each runs, writes a smaller model; bad options are clear
+for l in "weight-sparse --ws_prune_ratio=0.75 --nb_epochs=0.5" "uniform --uql_weight_bits=4 --uql_quant_epochs=0.5" \
+    "non-uniform --nuql_weight_bits=3 --nuql_quant_epochs=0.5" "uniform-tf --nb_epochs=0.5"; do
+    set -- $l
+    expect_ok "run-$1" '"status": "finished"' "$APP" run --model "$T/syn.h5" --data synthetic --learner="$1" "${@:2}" \
+        --nb_smpls_val=200 --batch_size=32 --no_run_dir --out "$T/$1.h5" --json
+done
+for l in uniform non-uniform uniform-tf; do
+    if [ -s "$T/$l.h5" ] && [ "$(stat -c %s "$T/$l.h5")" -lt "$(stat -c %s "$T/syn.h5")" ]; then ok; else bad "$l.h5 is not smaller than the float model"; fi
+done
+expect_ok eval-quantized '"accuracy": ' "$APP" eval "$T/uniform.h5" --data synthetic --json
+expect_fail ws-bad-ratio "ws_prune_ratio = 1.5 is outside" "$APP" run --model "$T/syn.h5" --data synthetic --learner=weight-sparse --ws_prune_ratio=1.5
+expect_fail ws-ratio-one "outside \[0, 1\)" "$APP" run --model "$T/syn.h5" --data synthetic --learner=weight-sparse --ws_prune_ratio=1 --no_run_dir
+expect_fail uq-bad-bits "uql_weight_bits = 33 is outside 1..32" "$APP" run --model "$T/syn.h5" --data synthetic --learner=uniform --uql_weight_bits=33
+expect_fail uq-bad-bucket "channel\|split" "$APP" run --model "$T/syn.h5" --data synthetic --learner=uniform --uql_bucket_type=rows
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

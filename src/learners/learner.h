@@ -110,6 +110,7 @@ int pf_evq_pop(struct pf_event_queue *q, struct pf_event *out, int max);
 enum pf_run_status { PF_RUN_NEW, PF_RUN_RUNNING, PF_RUN_FINISHED, PF_RUN_CANCELLED, PF_RUN_FAILED };
 
 struct pf_learner_ops;
+struct pf_plan;
 
 struct pf_run {
     int id;
@@ -132,6 +133,9 @@ struct pf_run {
     void *user;
     pthread_t thread;
     bool thread_started;
+    struct pf_plan *plan;              /* per-layer targets from the `plan` option (a plan
+                                        * file, model/plan.h), loaded by pf_run_exec; NULL =
+                                        * none: learners use their uniform options. Owned. */
     double final_accuracy;             /* test accuracy of the result, after the run */
     long last_step;                    /* step of the latest metric (for the final ones) */
 };
@@ -174,6 +178,9 @@ void pf_run_train_cfg(const struct pf_run *r, struct pf_train_cfg *c);
 /* Fine-tunes run->model with the run's schedule on the training split, reporting loss,
  * accuracy and lr as metrics and polling the stop flag. Used by every learner. */
 int pf_run_finetune(struct pf_run *r, const char *phase);
+/* The same with a configuration the learner adjusted (from pf_run_train_cfg: another optimizer,
+ * epochs, training hooks). Runs when c->epochs * c->nb_epochs_rat > 0. */
+int pf_run_finetune_cfg(struct pf_run *r, const char *phase, const struct pf_train_cfg *c);
 /* Evaluates run->model on the validation split (or the test split with test = true). */
 int pf_run_evaluate(struct pf_run *r, bool test, struct pf_eval_result *res);
 

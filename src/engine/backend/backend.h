@@ -9,6 +9,7 @@
 #define PF_ENGINE_BACKEND_BACKEND_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* One 2-D convolution, all sizes resolved. x (N, C, H, W), w (K, C/groups, R, S), b (K) or
  * NULL, y (N, K, OH, OW). Padding may be asymmetric (TensorFlow SAME puts the odd pixel at the
@@ -49,6 +50,19 @@ struct pf_backend_ops {
     int (*conv2d_backward_weights)(const struct pf_conv_desc *d, void **state, const float *x,
                                    const float *dy, float *dw, float *db);
     void (*conv_state_free)(void *state);
+
+    /* Integer inference (the int8 path, model/int8.h), on CHANNELS-LAST activations (NHWC,
+     * TFLite's layout and the one oneDNN's int8 kernels use, so no reorders run per call).
+     * conv2d_u8s8s32: acc (N, OH, OW, K) = the sum over each window of (x - x_zp) * w, x uint8
+     * (N, H, W, C) with zero point x_zp (padding is the real value 0, i.e. x_zp), w int8
+     * (K, C/groups, R, S), no bias; `state` is a convolution slot as above; w must not change
+     * between calls on the same state with the same pointer (a backend may keep its reordered
+     * copy). gemm_u8s8s32: C (M x N) = (A - a_zp) B^T with A uint8 (M x K), B int8 (N x K),
+     * C int32, all row-major and dense. Both return 0 or a negative PF_E* code. */
+    int (*conv2d_u8s8s32)(const struct pf_conv_desc *d, void **state, const uint8_t *x,
+                          int32_t x_zp, const int8_t *w, int32_t *acc);
+    int (*gemm_u8s8s32)(int M, int N, int K, const uint8_t *A, int32_t a_zp, const int8_t *B,
+                        int32_t *C);
 };
 
 /* The plain-loop oracle and the fast CPU backend. */
@@ -73,6 +87,10 @@ int pf_conv2d_backward_data(const struct pf_conv_desc *d, void **state, const fl
                             const float *w, float *dx);
 int pf_conv2d_backward_weights(const struct pf_conv_desc *d, void **state, const float *x,
                                const float *dy, float *dw, float *db);
+int pf_conv2d_u8s8s32(const struct pf_conv_desc *d, void **state, const uint8_t *x,
+                      int32_t x_zp, const int8_t *w, int32_t *acc);
+int pf_gemm_u8s8s32(int M, int N, int K, const uint8_t *A, int32_t a_zp, const int8_t *B,
+                    int32_t *C);
 /* Frees a conv state slot filled by the current backend and sets *state to NULL. */
 void pf_conv_state_free(void **state);
 /* Sets the thread count of every backend library (OpenBLAS, oneDNN). */

@@ -101,8 +101,10 @@ static int engine_get(void)
  * the two (user -> inner for inputs, inner -> user for outputs); both NULL when the primitive
  * takes the plain layout directly. */
 struct edge {
-    int arg;  /* DNNL_ARG_* */
-    bool out; /* written by the primitive */
+    int arg;               /* DNNL_ARG_* */
+    bool out;              /* written by the primitive */
+    bool constant;         /* int8 weights: reordered once per caller buffer, then reused */
+    const void *reordered; /* the caller buffer `inner` currently holds (constant edges) */
     dnnl_memory_t user;
     dnnl_memory_t inner;
     dnnl_primitive_t reorder;
@@ -111,6 +113,7 @@ struct edge {
 /* One operation (forward, backward data or backward weights) built for one descriptor. */
 struct step {
     bool built;
+    bool int8;                  /* the integer inference step (u8 / s8 / s32 tensors) */
     bool bias;                  /* built with bias (forward) or diff bias (backward weights) */
     dnnl_primitive_desc_t hint; /* forward descriptor guiding a backward one; NULL for forward */
     dnnl_primitive_desc_t pd;
@@ -124,6 +127,7 @@ struct conv_state {
     int threads;           /* OpenMP team size they were built for */
     dnnl_stream_t stream;
     struct step fwd, bwd_data, bwd_weights;
+    struct step int8_fwd; /* u8 x s8 -> s32 inference, runtime source zero point */
 };
 
 static void step_free(struct step *st)
@@ -151,6 +155,7 @@ static void cpu_conv_state_free(void *state)
     struct conv_state *s = state;
     if (!s)
         return;
+    step_free(&s->int8_fwd);
     step_free(&s->bwd_weights);
     step_free(&s->bwd_data);
     step_free(&s->fwd);
@@ -189,6 +194,7 @@ static int state_get(const struct pf_conv_desc *d, void **slot, struct conv_stat
         }
         *slot = s;
     }
+    step_free(&s->int8_fwd);
     step_free(&s->bwd_weights);
     step_free(&s->bwd_data);
     step_free(&s->fwd);
@@ -198,12 +204,27 @@ static int state_get(const struct pf_conv_desc *d, void **slot, struct conv_stat
     return 0;
 }
 
-enum md_kind { MD_X, MD_W, MD_B, MD_Y };
+enum md_kind { MD_X, MD_W, MD_B, MD_Y, MD_ZP };
 
-/* Memory descriptor of one tensor of d: plain (the caller's layout) or format any. */
-static int md_init(dnnl_memory_desc_t *md, const struct pf_conv_desc *d, enum md_kind kind,
-                   bool plain)
+/* Element type of each kind: float32, or for the int8 step u8 / s8 / s32 (dt_int8). */
+static dnnl_data_type_t md_type(enum md_kind kind, bool int8)
 {
+    if (kind == MD_ZP)
+        return dnnl_s32;
+    if (!int8)
+        return dnnl_f32;
+    return kind == MD_X ? dnnl_u8 : kind == MD_W ? dnnl_s8 : dnnl_s32;
+}
+
+/* Memory descriptor of one tensor of d: plain (the caller's layout) or format any; float32, or
+ * the int8 step's types. MD_ZP is the one-element zero point. */
+static int md_init_t(dnnl_memory_desc_t *md, const struct pf_conv_desc *d, enum md_kind kind,
+                     bool plain, bool int8)
+{
+    if (kind == MD_ZP) {
+        dnnl_dims_t one = {1};
+        return dn(dnnl_memory_desc_init_by_tag(md, 1, one, dnnl_s32, dnnl_x), "memory descriptor");
+    }
     dnnl_dims_t dims;
     int nd = 4;
     dnnl_format_tag_t tag = dnnl_nchw;
@@ -217,7 +238,7 @@ static int md_init(dnnl_memory_desc_t *md, const struct pf_conv_desc *d, enum md
     case MD_B:
         nd = 1, dims[0] = d->K, tag = dnnl_x;
         break;
-    case MD_W:
+    default:
         if (d->groups == 1) {
             dims[0] = d->K, dims[1] = d->C, dims[2] = d->R, dims[3] = d->S;
             tag = dnnl_oihw;
@@ -228,9 +249,18 @@ static int md_init(dnnl_memory_desc_t *md, const struct pf_conv_desc *d, enum md
         }
         break;
     }
-    return dn(
-        dnnl_memory_desc_init_by_tag(md, nd, dims, dnnl_f32, plain ? tag : dnnl_format_tag_any),
-        "memory descriptor");
+    if (int8 && (kind == MD_X || kind == MD_Y))
+        tag = dnnl_nhwc; /* the int8 path keeps activations channels-last */
+    return dn(dnnl_memory_desc_init_by_tag(md, nd, dims, md_type(kind, int8),
+                                           plain ? tag : dnnl_format_tag_any),
+              "memory descriptor");
+}
+
+/* Memory descriptor of one tensor of d: plain (the caller's layout) or format any. */
+static int md_init(dnnl_memory_desc_t *md, const struct pf_conv_desc *d, enum md_kind kind,
+                   bool plain)
+{
+    return md_init_t(md, d, kind, plain, false);
 }
 
 /* The four format-any descriptors of d. */
@@ -270,9 +300,11 @@ static int edge_build(struct edge *e, const struct pf_conv_desc *d, const struct
     dnnl_primitive_desc_t rpd = NULL;
     e->arg = arg;
     e->out = out;
-    int rc = md_init(&user, d, kind, true);
+    int rc = md_init_t(&user, d, kind, true, st->int8);
     if (rc)
         return rc;
+    if (kind == MD_ZP) /* an attribute argument: always the plain one-element layout */
+        return dn(dnnl_memory_create(&e->user, &user, engine, DNNL_MEMORY_NONE), "memory creation");
     const dnnl_memory_desc_t *inner =
         dnnl_primitive_desc_query_md(st->pd, dnnl_query_exec_arg_md, arg);
     if (!inner)
@@ -396,9 +428,10 @@ static int step_run(struct conv_state *s, struct step *st, void *const *ptr)
         rc = dn(dnnl_memory_set_data_handle(e->user, ptr[i]), "set data handle");
         args[i].arg = e->arg;
         args[i].memory = e->inner ? e->inner : e->user;
-        if (!rc && e->reorder && !e->out) {
+        if (!rc && e->reorder && !e->out && !(e->constant && e->reordered == ptr[i])) {
             dnnl_exec_arg_t r[2] = {{DNNL_ARG_SRC, e->user}, {DNNL_ARG_DST, e->inner}};
             rc = dn(dnnl_primitive_execute(e->reorder, s->stream, 2, r), "input reorder");
+            e->reordered = rc ? NULL : ptr[i];
         }
     }
     if (!rc)
@@ -462,6 +495,79 @@ static int cpu_conv_bwd_weights(const struct pf_conv_desc *d, void **state, cons
     return step_run(s, &s->bwd_weights, ptr);
 }
 
+/* ---- integer inference ---- */
+
+/* u8 x s8 -> s32 convolution with a runtime source zero point; oneDNN treats padding as the
+ * zero point (padding compensation), which is the real value 0 our callers expect. */
+static int build_int8_fwd(struct conv_state *s)
+{
+    struct step *st = &s->int8_fwd;
+    const struct pf_conv_desc *d = &s->d;
+    static const int args[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST,
+                               DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC};
+    static const bool outs[] = {false, false, true, false};
+    static const enum md_kind kinds[] = {MD_X, MD_W, MD_Y, MD_ZP};
+    dnnl_memory_desc_t md[4];
+    dnnl_convolution_desc_t cd;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_dims_t strides = {d->stride_h, d->stride_w};
+    dnnl_dims_t pad_l = {d->pad_t, d->pad_l}, pad_r = {d->pad_b, d->pad_r};
+    const int32_t runtime = DNNL_RUNTIME_S32_VAL;
+    st->int8 = true;
+    int rc = 0;
+    for (int k = MD_X; k <= MD_Y && !rc; k++)
+        rc = md_init_t(&md[k], d, (enum md_kind)k, false, true);
+    if (!rc)
+        rc = dn(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference,
+                                                   dnnl_convolution_direct, &md[MD_X], &md[MD_W],
+                                                   NULL, &md[MD_Y], strides, pad_l, pad_r),
+                "int8 convolution descriptor");
+    if (!rc)
+        rc = dn(dnnl_primitive_attr_create(&attr), "attribute creation");
+    if (!rc)
+        rc = dn(dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_SRC, 1, 0, &runtime),
+                "source zero point");
+    if (!rc)
+        rc = dn(dnnl_primitive_desc_create(&st->pd, &cd, attr, engine, NULL),
+                "int8 convolution primitive descriptor");
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    if (!rc)
+        rc = step_finish(st, d, 4, args, outs, kinds);
+    if (!rc)
+        st->e[1].constant = true; /* the weights (s8, with oneDNN's zero-point compensation) */
+    if (rc)
+        step_free(st);
+    return rc;
+}
+
+static int cpu_conv_u8s8s32(const struct pf_conv_desc *d, void **state, const uint8_t *x,
+                            int32_t x_zp, const int8_t *w, int32_t *acc)
+{
+    struct conv_state *s;
+    int rc = state_get(d, state, &s);
+    if (rc)
+        return rc;
+    if (!s->int8_fwd.built && (rc = build_int8_fwd(s)))
+        return rc;
+    int32_t zp = x_zp;
+    void *ptr[] = {(void *)x, (void *)w, acc, &zp};
+    return step_run(s, &s->int8_fwd, ptr);
+}
+
+/* oneDNN's integer GEMM (VNNI kernels where the CPU has them): C = (A - ao)(B - 0)^T. */
+static int cpu_gemm_u8s8s32(int M, int N, int K, const uint8_t *A, int32_t a_zp, const int8_t *B,
+                            int32_t *C)
+{
+    const int32_t co = 0;
+    apply_threads();
+    if (a_zp < 0 || a_zp > 255)
+        return PF_ERR(PF_EINVAL, "int8 GEMM: zero point %d outside 0..255", (int)a_zp);
+    return dn(dnnl_gemm_u8s8s32('N', 'T', 'F', M, N, K, 1.0f, A, K, (uint8_t)a_zp, B, K, 0, 0.0f, C,
+                                N, &co),
+              "int8 GEMM");
+}
+
 const struct pf_backend_ops pf_backend_cpu = {
     .name = "cpu",
     .set_threads = cpu_set_threads,
@@ -470,4 +576,6 @@ const struct pf_backend_ops pf_backend_cpu = {
     .conv2d_backward_data = cpu_conv_bwd_data,
     .conv2d_backward_weights = cpu_conv_bwd_weights,
     .conv_state_free = cpu_conv_state_free,
+    .conv2d_u8s8s32 = cpu_conv_u8s8s32,
+    .gemm_u8s8s32 = cpu_gemm_u8s8s32,
 };

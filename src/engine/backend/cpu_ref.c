@@ -137,6 +137,52 @@ static int ref_conv_bwd_weights(const struct pf_conv_desc *d, void **state, cons
 
 static void ref_conv_state_free(void *state) { (void)state; }
 
+/* ---- integer inference ---- */
+
+static int ref_conv_u8s8s32(const struct pf_conv_desc *d, void **state, const uint8_t *x,
+                            int32_t x_zp, const int8_t *w, int32_t *acc)
+{
+    (void)state;
+    int cg = d->C / d->groups, kg = d->K / d->groups;
+    for (int n = 0; n < d->N; n++)
+        for (int k = 0; k < d->K; k++) {
+            int g = k / kg;
+            for (int oh = 0; oh < d->OH; oh++)
+                for (int ow = 0; ow < d->OW; ow++) {
+                    int32_t s = 0; /* padded pixels are x_zp: they add (x_zp - x_zp) * w = 0 */
+                    for (int c = 0; c < cg; c++)
+                        for (int r = 0; r < d->R; r++) {
+                            int h = oh * d->stride_h - d->pad_t + r;
+                            if (h < 0 || h >= d->H)
+                                continue;
+                            for (int q = 0; q < d->S; q++) {
+                                int ww = ow * d->stride_w - d->pad_l + q;
+                                if (ww < 0 || ww >= d->W)
+                                    continue;
+                                size_t at = (((size_t)n * d->H + h) * d->W + ww) * d->C;
+                                s += ((int32_t)x[at + (size_t)(g * cg + c)] - x_zp) *
+                                     (int32_t)w[wi(d, k, c, r, q)];
+                            }
+                        }
+                    acc[(((size_t)n * d->OH + oh) * d->OW + ow) * d->K + k] = s; /* NHWC */
+                }
+        }
+    return 0;
+}
+
+static int ref_gemm_u8s8s32(int M, int N, int K, const uint8_t *A, int32_t a_zp, const int8_t *B,
+                            int32_t *C)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            int32_t s = 0;
+            for (int k = 0; k < K; k++)
+                s += ((int32_t)A[(size_t)i * K + k] - a_zp) * (int32_t)B[(size_t)j * K + k];
+            C[(size_t)i * N + j] = s;
+        }
+    return 0;
+}
+
 const struct pf_backend_ops pf_backend_cpu_ref = {
     .name = "cpu_ref",
     .set_threads = ref_set_threads,
@@ -145,4 +191,6 @@ const struct pf_backend_ops pf_backend_cpu_ref = {
     .conv2d_backward_data = ref_conv_bwd_data,
     .conv2d_backward_weights = ref_conv_bwd_weights,
     .conv_state_free = ref_conv_state_free,
+    .conv2d_u8s8s32 = ref_conv_u8s8s32,
+    .gemm_u8s8s32 = ref_gemm_u8s8s32,
 };

@@ -83,6 +83,22 @@ int pf_conv2d_backward_weights(const struct pf_conv_desc *d, void **state, const
     return pf_backend_cpu_ref.conv2d_backward_weights(d, state, x, dy, dw, db);
 }
 
+int pf_conv2d_u8s8s32(const struct pf_conv_desc *d, void **state, const uint8_t *x,
+                      int32_t x_zp, const int8_t *w, int32_t *acc)
+{
+    if (current->conv2d_u8s8s32)
+        return current->conv2d_u8s8s32(d, state, x, x_zp, w, acc);
+    return pf_backend_cpu_ref.conv2d_u8s8s32(d, state, x, x_zp, w, acc);
+}
+
+int pf_gemm_u8s8s32(int M, int N, int K, const uint8_t *A, int32_t a_zp, const int8_t *B,
+                    int32_t *C)
+{
+    if (current->gemm_u8s8s32)
+        return current->gemm_u8s8s32(M, N, K, A, a_zp, B, C);
+    return pf_backend_cpu_ref.gemm_u8s8s32(M, N, K, A, a_zp, B, C);
+}
+
 void pf_conv_state_free(void **state)
 {
     if (*state && current->conv_state_free)

@@ -213,22 +213,187 @@ static int write_int_attr(hid_t loc, const char *name, long long value, const ch
     return rc;
 }
 
-/* Writes dataset <grp>/<name> of the param's shape from data in memory type mtype. */
-static int write_tensor(hid_t grp, const char *name, hid_t ftype, hid_t mtype,
-                        const struct pf_tensor *t, const void *data, const char *file,
-                        const char *what)
+/* Writes dataset <grp>/<name> of ndim dims from data in memory type mtype. With compress (and
+ * HDF5's deflate filter available) the dataset is one chunk with the shuffle and deflate
+ * filters: what makes a sparse tensor's zeros and its 0 / 1 mask small on disk; h5py and
+ * h5dump read it transparently. */
+static int write_array(hid_t grp, const char *name, hid_t ftype, hid_t mtype, int ndim,
+                       const hsize_t *dims, const void *data, bool compress, const char *file,
+                       const char *what)
 {
-    hid_t space = H5I_INVALID_HID, ds = H5I_INVALID_HID;
-    hsize_t dims[PF_MAX_DIMS];
+    hid_t space = H5I_INVALID_HID, ds = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
     int rc = 0;
-    for (int k = 0; k < t->ndim; k++)
-        dims[k] = (hsize_t)t->shape[k];
-    if ((space = H5Screate_simple(t->ndim, dims, NULL)) < 0 ||
-        (ds = H5Dcreate2(grp, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+    hsize_t n = 1;
+    for (int k = 0; k < ndim; k++)
+        n *= dims[k];
+    if (compress && n > 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+        if ((dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || H5Pset_chunk(dcpl, ndim, dims) < 0 ||
+            H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, 6) < 0) {
+            rc = h5_err(__LINE__, file, what);
+            goto out;
+        }
+    }
+    if ((space = H5Screate_simple(ndim, dims, NULL)) < 0 ||
+        (ds = H5Dcreate2(grp, name, ftype, space, H5P_DEFAULT, dcpl >= 0 ? dcpl : H5P_DEFAULT,
+                         H5P_DEFAULT)) < 0 ||
         H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
         rc = h5_err(__LINE__, file, what);
+out:
     h5_close(&ds);
     h5_close(&space);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return rc;
+}
+
+/* Writes dataset <grp>/<name> of the tensor's shape from data in memory type mtype. */
+static int write_tensor(hid_t grp, const char *name, hid_t ftype, hid_t mtype,
+                        const struct pf_tensor *t, const void *data, bool compress,
+                        const char *file, const char *what)
+{
+    hsize_t dims[PF_MAX_DIMS];
+    for (int k = 0; k < t->ndim; k++)
+        dims[k] = (hsize_t)t->shape[k];
+    return write_array(grp, name, ftype, mtype, t->ndim, dims, data, compress, file, what);
+}
+
+static int write_double_attr(hid_t loc, const char *name, double value, const char *file)
+{
+    hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+    int rc = 0;
+    char what[300];
+    snprintf(what, sizeof what, "cannot write attribute '%s'", name);
+    if ((space = H5Screate(H5S_SCALAR)) < 0 ||
+        (attr = H5Acreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Awrite(attr, H5T_NATIVE_DOUBLE, &value) < 0)
+        rc = h5_err(__LINE__, file, what);
+    h5_close(&attr);
+    h5_close(&space);
+    return rc;
+}
+
+/* ---- /quant ---- */
+
+/* The quantized form of p if it still describes p's values exactly (a model trained after it
+ * was quantized is float again), else NULL. */
+static const struct pf_qtensor *live_quant(const struct pf_param *p)
+{
+    const struct pf_qtensor *q = p->quant;
+    if (!q || q->numel != pf_tensor_numel(&p->w))
+        return NULL;
+    const float *w = pf_tensor_f32(&p->w);
+    for (size_t i = 0; i < q->numel; i++) {
+        float v = pf_qtensor_value(q, i);
+        if (memcmp(&v, &w[i], sizeof v) != 0)
+            return NULL;
+    }
+    return q;
+}
+
+/* Writes group g (/quant/<layer>/<param>): attributes mode, bucket, bits, bucket_size, numel;
+ * datasets indices (uint8, the packed bits), scales, offsets / zero_points / codebook. */
+static int write_qtensor(hid_t g, const struct pf_qtensor *q, const char *file, const char *what)
+{
+    int rc;
+    hsize_t n = (hsize_t)q->n_buckets, packed = (hsize_t)pf_qtensor_packed_bytes(q);
+    hsize_t cb[2] = {n, (hsize_t)1 << q->bits};
+    if ((rc = write_str_attr(g, "mode", pf_qmode_name(q->mode), file)) < 0 ||
+        (rc = write_str_attr(g, "bucket", pf_qbucket_name(q->bucket), file)) < 0 ||
+        (rc = write_int_attr(g, "bits", q->bits, file)) < 0 ||
+        (rc = write_int_attr(g, "bucket_size", q->bucket_size, file)) < 0 ||
+        (rc = write_int_attr(g, "numel", (long long)q->numel, file)) < 0 ||
+        (rc = write_array(g, "indices", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, &packed, q->packed,
+                          false, file, what)) < 0)
+        return rc;
+    if (q->scales && (rc = write_array(g, "scales", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &n,
+                                       q->scales, false, file, what)) < 0)
+        return rc;
+    if (q->offsets && (rc = write_array(g, "offsets", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &n,
+                                        q->offsets, false, file, what)) < 0)
+        return rc;
+    if (q->zero_points && (rc = write_array(g, "zero_points", H5T_STD_I32LE, H5T_NATIVE_INT32, 1,
+                                            &n, q->zero_points, false, file, what)) < 0)
+        return rc;
+    if (q->codebook && (rc = write_array(g, "codebook", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, cb,
+                                         q->codebook, false, file, what)) < 0)
+        return rc;
+    return 0;
+}
+
+/* Writes an activation entry: attributes mode = "activation", bits, lo, hi, tie (the name of the
+ * layer whose range it shares, "input", or ""). */
+static int write_actq(hid_t g, const struct pf_model *m, const struct pf_actq *a, const char *file)
+{
+    int rc;
+    const char *tie = a->tie < 0 ? "" : a->tie == m->n_layers ? "input" : m->layers[a->tie].name;
+    if ((rc = write_str_attr(g, "mode", "activation", file)) < 0 ||
+        (rc = write_int_attr(g, "bits", a->bits, file)) < 0 ||
+        (rc = write_double_attr(g, "lo", a->lo, file)) < 0 ||
+        (rc = write_double_attr(g, "hi", a->hi, file)) < 0 ||
+        (rc = write_str_attr(g, "tie", tie, file)) < 0)
+        return rc;
+    return 0;
+}
+
+/* Opens /quant/<name> in parent, creating /quant and the group as needed (*quant caches the
+ * /quant group). */
+static hid_t quant_group(hid_t f, hid_t *quant, const char *name, const char *file)
+{
+    char what[300];
+    if (*quant < 0 && (*quant = H5Gcreate2(f, "quant", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        return h5_err(__LINE__, file, "cannot create group /quant");
+    snprintf(what, sizeof what, "cannot create group /quant/%s", name);
+    hid_t g = H5Gcreate2(*quant, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    return g < 0 ? h5_err(__LINE__, file, what) : g;
+}
+
+/* Writes /quant for every quantized param and activation entry of m. */
+static int write_quant(hid_t f, const struct pf_model *m, const char *file)
+{
+    hid_t quant = H5I_INVALID_HID, lg = H5I_INVALID_HID, g = H5I_INVALID_HID;
+    char what[3 * H5_NAME_MAX];
+    int rc = 0;
+    for (int i = 0; i <= m->n_layers && rc == 0; i++) {
+        bool input = i == m->n_layers;
+        const struct pf_layer *l = input ? NULL : &m->layers[i];
+        bool any = m->actq && m->actq[i].bits > 0;
+        for (int j = 0; l && j < l->n_params; j++)
+            any |= live_quant(&l->params[j]) != NULL;
+        if (!any)
+            continue;
+        const char *name = input ? "input" : l->name;
+        if ((lg = quant_group(f, &quant, name, file)) < 0) {
+            rc = (int)lg;
+            goto out;
+        }
+        for (int j = 0; l && j < l->n_params && rc == 0; j++) {
+            const struct pf_qtensor *q = live_quant(&l->params[j]);
+            if (!q)
+                continue;
+            snprintf(what, sizeof what, "cannot write /quant/%s/%s", name, l->params[j].name);
+            if ((g = H5Gcreate2(lg, l->params[j].name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) <
+                0) {
+                rc = h5_err(__LINE__, file, what);
+                goto out;
+            }
+            rc = write_qtensor(g, q, file, what);
+            h5_close(&g);
+        }
+        if (rc == 0 && m->actq && m->actq[i].bits > 0) {
+            snprintf(what, sizeof what, "cannot write /quant/%s/output", name);
+            if ((g = H5Gcreate2(lg, "output", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
+                rc = h5_err(__LINE__, file, what);
+                goto out;
+            }
+            rc = write_actq(g, m, &m->actq[i], file);
+            h5_close(&g);
+        }
+        h5_close(&lg);
+    }
+out:
+    h5_close(&g);
+    h5_close(&lg);
+    h5_close(&quant);
     return rc;
 }
 
@@ -253,9 +418,11 @@ static int write_params(hid_t f, const struct pf_model *m, const char *file)
         }
         for (int j = 0; j < l->n_params && rc == 0; j++) {
             const struct pf_param *p = &l->params[j];
+            if (live_quant(p))
+                continue; /* stored under /quant instead */
             snprintf(what, sizeof what, "cannot write /params/%s/%s", l->name, p->name);
-            rc = write_tensor(g, p->name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &p->w, p->w.data, file,
-                              what);
+            rc = write_tensor(g, p->name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &p->w, p->w.data,
+                              p->mask != NULL, file, what);
         }
         h5_close(&g);
     }
@@ -281,8 +448,8 @@ static int write_params(hid_t f, const struct pf_model *m, const char *file)
             if (!p->mask)
                 continue;
             snprintf(what, sizeof what, "cannot write /masks/%s/%s", l->name, p->name);
-            rc = write_tensor(g, p->name, H5T_STD_U8LE, H5T_NATIVE_UINT8, &p->w, p->mask, file,
-                              what);
+            rc = write_tensor(g, p->name, H5T_STD_U8LE, H5T_NATIVE_UINT8, &p->w, p->mask, true,
+                              file, what);
         }
         h5_close(&g);
     }
@@ -334,7 +501,7 @@ int pf_model_save(const struct pf_model *m, const char *path, const char *datase
         (rc = write_str_attr(f, "netdef", yaml, tmp)) < 0 ||
         (rc = write_str_attr(f, "dataset", dataset ? dataset : "", tmp)) < 0 ||
         (rc = write_int_attr(f, "classes", m->classes, tmp)) < 0 ||
-        (rc = write_params(f, m, tmp)) < 0)
+        (rc = write_params(f, m, tmp)) < 0 || (rc = write_quant(f, m, tmp)) < 0)
         goto out;
     if ((g = H5Gcreate2(f, "meta", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
         rc = h5_err(__LINE__, tmp, "cannot create group /meta");
@@ -688,17 +855,290 @@ out:
     return rc;
 }
 
+/* ---- reading /quant ---- */
+
+static int read_double_attr(hid_t obj, const char *name, const char *file, double *v, bool *found)
+{
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    char what[300];
+    *found = false;
+    snprintf(what, sizeof what, "cannot read attribute '%s'", name);
+    int rc = open_attr(obj, name, file, &a);
+    if (rc < 0 || a < 0)
+        return rc;
+    if ((t = H5Aget_type(a)) < 0) {
+        rc = h5_err(__LINE__, file, what);
+        goto out;
+    }
+    H5T_class_t cls = H5Tget_class(t);
+    if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
+        rc = PF_ERR(PF_EPARSE, "%s: attribute '%s' is %s, expected a number", file, name,
+                    class_name(cls));
+        goto out;
+    }
+    if (H5Aread(a, H5T_NATIVE_DOUBLE, v) < 0) {
+        rc = h5_err(__LINE__, file, what);
+        goto out;
+    }
+    *found = true;
+out:
+    h5_close(&t);
+    h5_close(&a);
+    return rc;
+}
+
+/* Required attributes of a /quant entry (path names it in messages). */
+static int need_attr_int(hid_t g, const char *name, const char *file, const char *path,
+                         long long *v)
+{
+    bool found = false;
+    int rc = read_int_attr(g, name, file, v, &found);
+    if (rc == 0 && !found)
+        rc = PF_ERR(PF_EPARSE, "%s: %s has no attribute '%s'", file, path, name);
+    return rc;
+}
+
+static int need_attr_str(hid_t g, const char *name, const char *file, const char *path, char **v)
+{
+    int rc = read_str_attr(g, name, file, v);
+    if (rc == 0 && !*v)
+        rc = PF_ERR(PF_EPARSE, "%s: %s has no attribute '%s'", file, path, name);
+    return rc;
+}
+
+/* Reads dataset g/name holding exactly n elements of class cls into dst (memory type mtype). */
+static int read_array(hid_t g, const char *name, H5T_class_t cls, hid_t mtype, size_t n, void *dst,
+                      const char *file, const char *path)
+{
+    hid_t ds = H5I_INVALID_HID, t = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    char what[3 * H5_NAME_MAX + 64];
+    snprintf(what, sizeof what, "cannot read %s/%s", path, name);
+    htri_t ex = H5Lexists(g, name, H5P_DEFAULT);
+    if (ex <= 0)
+        return ex < 0 ? h5_err(__LINE__, file, what)
+                      : PF_ERR(PF_EPARSE, "%s: %s has no dataset '%s'", file, path, name);
+    int rc = 0;
+    if ((ds = H5Dopen2(g, name, H5P_DEFAULT)) < 0 || (t = H5Dget_type(ds)) < 0 ||
+        (space = H5Dget_space(ds)) < 0) {
+        rc = h5_err(__LINE__, file, what);
+        goto out;
+    }
+    if (H5Tget_class(t) != cls) {
+        rc = PF_ERR(PF_EPARSE, "%s: %s/%s is %s, expected %s", file, path, name,
+                    class_name(H5Tget_class(t)), class_name(cls));
+        goto out;
+    }
+    hssize_t np = H5Sget_simple_extent_npoints(space);
+    if (np < 0 || (size_t)np != n) {
+        rc = PF_ERR(PF_ESHAPE, "%s: %s/%s has %lld values, expected %zu", file, path, name,
+                    (long long)np, n);
+        goto out;
+    }
+    if (n > 0 && H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)
+        rc = h5_err(__LINE__, file, what);
+out:
+    h5_close(&space);
+    h5_close(&t);
+    h5_close(&ds);
+    return rc;
+}
+
+/* Reads /quant/<layer>/<param> (the group at path, open as g) into a new quantized tensor for
+ * p, decoding it into p->w. */
+static int read_qtensor(hid_t g, const char *file, const char *path, struct pf_param *p)
+{
+    char *mode_s = NULL, *bucket_s = NULL;
+    long long bits = 0, bsize = 0, numel = 0;
+    struct pf_qtensor *q = NULL;
+    enum pf_qmode mode;
+    enum pf_qbucket bucket;
+    size_t n = pf_tensor_numel(&p->w);
+    int rc;
+    if ((rc = need_attr_str(g, "mode", file, path, &mode_s)) < 0 ||
+        (rc = need_attr_str(g, "bucket", file, path, &bucket_s)) < 0 ||
+        (rc = need_attr_int(g, "bits", file, path, &bits)) < 0 ||
+        (rc = need_attr_int(g, "bucket_size", file, path, &bsize)) < 0 ||
+        (rc = need_attr_int(g, "numel", file, path, &numel)) < 0)
+        goto out;
+    if (pf_qmode_parse(mode_s, &mode) < 0 || pf_qbucket_parse(bucket_s, &bucket) < 0) {
+        rc = PF_ERR(PF_EPARSE,
+                    "%s: %s: mode '%.40s' / bucket '%.40s' (modes: uniform, affine, "
+                    "codebook; buckets: tensor, channel, split)",
+                    file, path, mode_s, bucket_s);
+        goto out;
+    }
+    if (numel != (long long)n) {
+        rc = PF_ERR(PF_ESHAPE, "%s: %s holds %lld values but the netdef's param has %zu", file,
+                    path, numel, n);
+        goto out;
+    }
+    if (bits < 1 || bits > PF_QBITS_MAX || bsize < 0 || bsize > INT32_MAX ||
+        pf_qtensor_new(&q, mode, bucket, (int)bits, (int)bsize, n, p->w.shape[0]) < 0) {
+        rc = PF_ERR(PF_EPARSE, "%s: %s: invalid quantization (%lld bits, %s buckets of %lld)", file,
+                    path, bits, bucket_s, bsize);
+        goto out;
+    }
+    size_t nb = (size_t)q->n_buckets;
+    if ((rc = read_array(g, "indices", H5T_INTEGER, H5T_NATIVE_UINT8, pf_qtensor_packed_bytes(q),
+                         q->packed, file, path)) < 0 ||
+        (q->scales && (rc = read_array(g, "scales", H5T_FLOAT, H5T_NATIVE_FLOAT, nb, q->scales,
+                                       file, path)) < 0) ||
+        (q->offsets && (rc = read_array(g, "offsets", H5T_FLOAT, H5T_NATIVE_FLOAT, nb, q->offsets,
+                                        file, path)) < 0) ||
+        (q->zero_points && (rc = read_array(g, "zero_points", H5T_INTEGER, H5T_NATIVE_INT32, nb,
+                                            q->zero_points, file, path)) < 0) ||
+        (q->codebook && (rc = read_array(g, "codebook", H5T_FLOAT, H5T_NATIVE_FLOAT, nb << q->bits,
+                                         q->codebook, file, path)) < 0))
+        goto out;
+    char what[3 * H5_NAME_MAX + 8];
+    snprintf(what, sizeof what, "%s: %s", file, path);
+    if ((rc = pf_qtensor_check(q, what)) < 0)
+        goto out;
+    pf_qtensor_dequantize(q, pf_tensor_f32(&p->w));
+    pf_qtensor_free(p->quant);
+    p->quant = q;
+    q = NULL;
+out:
+    pf_qtensor_free(q);
+    free(bucket_s);
+    free(mode_s);
+    return rc;
+}
+
+/* Reads an activation entry (/quant/<layer>/output) into a. */
+static int read_actq(hid_t g, const struct pf_model *m, const char *file, const char *path,
+                     struct pf_actq *a)
+{
+    char *mode_s = NULL, *tie = NULL;
+    long long bits = 0;
+    double lo = 0, hi = 0;
+    bool f1 = false, f2 = false;
+    int rc;
+    if ((rc = need_attr_str(g, "mode", file, path, &mode_s)) < 0 ||
+        (rc = need_attr_int(g, "bits", file, path, &bits)) < 0 ||
+        (rc = read_double_attr(g, "lo", file, &lo, &f1)) < 0 ||
+        (rc = read_double_attr(g, "hi", file, &hi, &f2)) < 0 ||
+        (rc = read_str_attr(g, "tie", file, &tie)) < 0)
+        goto out;
+    if (strcmp(mode_s, "activation") || bits < 1 || bits > 31 || !f1 || !f2 || !(lo <= hi)) {
+        rc = PF_ERR(PF_EPARSE,
+                    "%s: %s: expected mode \"activation\", bits 1..31 and a range "
+                    "lo <= hi",
+                    file, path);
+        goto out;
+    }
+    pf_actq_init(a);
+    a->bits = (int)bits;
+    a->lo = (float)lo;
+    a->hi = (float)hi;
+    a->ready = true;
+    a->frozen = true;
+    if (tie && tie[0]) {
+        a->tie = !strcmp(tie, "input") ? m->n_layers : pf_model_find(m, tie);
+        if (a->tie < 0) {
+            rc = PF_ERR(PF_EPARSE, "%s: %s: tie '%.60s' is not a layer", file, path, tie);
+            goto out;
+        }
+    }
+out:
+    free(tie);
+    free(mode_s);
+    return rc;
+}
+
+/* Reads /quant: quantized params (into their params) and activation entries; anything that
+ * does not fit the netdef is an error. The params stored under /quant are marked in done[]
+ * (one flag per (layer, param) as l * PF_LAYER_MAX_PARAMS + j). */
+static int read_quant(hid_t f, struct pf_model *m, const char *file, bool *done)
+{
+    hid_t qg = H5I_INVALID_HID, lg = H5I_INVALID_HID, g = H5I_INVALID_HID;
+    char lname[H5_NAME_MAX], cname[H5_NAME_MAX], path[3 * H5_NAME_MAX];
+    hsize_t n = 0, nc = 0;
+    htri_t ex = H5Lexists(f, "/quant", H5P_DEFAULT);
+    if (ex <= 0)
+        return ex < 0 ? h5_err(__LINE__, file, "cannot look up /quant") : 0;
+    int rc = 0;
+    if ((qg = H5Gopen2(f, "/quant", H5P_DEFAULT)) < 0) {
+        rc = h5_err(__LINE__, file, "cannot open /quant");
+        goto out;
+    }
+    if ((rc = group_count(qg, file, &n)) < 0)
+        goto out;
+    for (hsize_t i = 0; i < n; i++) {
+        if ((rc = link_name(qg, i, lname, sizeof lname, file)) < 0)
+            goto out;
+        int li = !strcmp(lname, "input") ? m->n_layers : pf_model_find(m, lname);
+        if (li < 0) {
+            rc =
+                PF_ERR(PF_EPARSE, "%s: quant/%s: the netdef has no layer '%s'", file, lname, lname);
+            goto out;
+        }
+        snprintf(path, sizeof path, "quant/%s", lname);
+        if ((lg = H5Gopen2(qg, lname, H5P_DEFAULT)) < 0) {
+            rc = h5_err(__LINE__, file, "cannot open a /quant group");
+            goto out;
+        }
+        if ((rc = group_count(lg, file, &nc)) < 0)
+            goto out;
+        for (hsize_t j = 0; j < nc; j++) {
+            if ((rc = link_name(lg, j, cname, sizeof cname, file)) < 0)
+                goto out;
+            snprintf(path, sizeof path, "quant/%s/%s", lname, cname);
+            if ((g = H5Gopen2(lg, cname, H5P_DEFAULT)) < 0) {
+                rc = h5_err(__LINE__, file, "cannot open a /quant entry");
+                goto out;
+            }
+            struct pf_layer *l = li < m->n_layers ? &m->layers[li] : NULL;
+            struct pf_param *p = l ? pf_layer_param(l, cname) : NULL;
+            if (!strcmp(cname, "output")) {
+                if ((rc = pf_model_actq_enable(m)) < 0 ||
+                    (rc = read_actq(g, m, file, path, &m->actq[li])) < 0)
+                    goto out;
+            } else if (p) {
+                if ((rc = read_qtensor(g, file, path, p)) < 0)
+                    goto out;
+                done[(size_t)li * PF_LAYER_MAX_PARAMS + (size_t)(p - l->params)] = true;
+            } else {
+                rc = PF_ERR(PF_EPARSE, "%s: %s: the netdef's layer '%s' has no param '%s'", file,
+                            path, lname, cname);
+                goto out;
+            }
+            h5_close(&g);
+        }
+        h5_close(&lg);
+    }
+out:
+    h5_close(&g);
+    h5_close(&lg);
+    h5_close(&qg);
+    return rc;
+}
+
 /* Reads every param (required) and every mask (optional) of m from f. */
 static int read_params(hid_t f, struct pf_model *m, const char *file)
 {
     int rc;
     bool found;
+    bool *done = pf_calloc((size_t)m->n_layers * PF_LAYER_MAX_PARAMS, sizeof *done);
+    if (!done)
+        return -PF_ENOMEM;
+    rc = read_quant(f, m, file, done);
+    for (int i = 0; rc == 0 && i < m->n_layers; i++) {
+        struct pf_layer *l = &m->layers[i];
+        for (int j = 0; rc == 0 && j < l->n_params; j++) {
+            struct pf_param *p = &l->params[j];
+            if (!done[(size_t)i * PF_LAYER_MAX_PARAMS + (size_t)j] &&
+                (rc = read_tensor(f, file, l, p, false, p->w.data, &found)) > 0)
+                rc = 0; /* read_tensor returns link_exists' 1 on success */
+        }
+    }
+    free(done);
+    if (rc < 0)
+        return rc;
     for (int i = 0; i < m->n_layers; i++) {
         struct pf_layer *l = &m->layers[i];
         for (int j = 0; j < l->n_params; j++) {
             struct pf_param *p = &l->params[j];
-            if ((rc = read_tensor(f, file, l, p, false, p->w.data, &found)) < 0)
-                return rc;
             size_t n = pf_tensor_numel(&p->w);
             uint8_t *mask = pf_malloc(n ? n : 1);
             if (!mask)

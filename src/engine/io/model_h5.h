@@ -5,6 +5,15 @@
  * datasets /params/<layer>/<param> in each param's shape (BN running stats included); uint8
  * datasets /masks/<layer>/<param> (same shape, 1 = kept) for params that carry a mask; a /meta
  * group whose string attributes are the run manifest (learner, plan, seed, metrics, version).
+ * Quantized params (param->quant, qtensor.h) are stored under /quant/<layer>/<param> INSTEAD of
+ * /params: a group with attributes mode ("uniform", "affine", "codebook"), bucket ("tensor",
+ * "channel", "split"), bits, bucket_size, numel, and datasets indices (uint8: the packed b-bit
+ * indices, LSB first), scales (float32, one per bucket), offsets (float32, uniform),
+ * zero_points (int32, affine) or codebook (float32, n_buckets x 2^bits). Activation
+ * quantization (struct pf_actq) is /quant/<layer>/output (/quant/input/output for the network
+ * input): attributes mode = "activation", bits, lo, hi (float64) and tie (a layer name whose
+ * range it shares, "input" or ""). Masked params and masks are written with HDF5's shuffle +
+ * deflate filters (one chunk), so a sparse model's file is small; h5py reads them as usual.
  * h5py writes the same layout in a few lines, and h5dump reads it.
  *
  * model_h5.c is the only file that includes <hdf5.h>. HDF5's error printer is switched off, its
@@ -46,8 +55,10 @@ const char *pf_meta_get(const struct pf_meta *m, const char *key);
 /* ---- model files ---- */
 
 /* Writes m to path in the layout above: netdef from pf_model_to_yaml(m), dataset as given
- * (e.g. "fmnist"; "" if NULL), every param of every layer, masks where a param has one, and the
- * attributes of meta under /meta (meta may be NULL: the group is still created, empty).
+ * (e.g. "fmnist"; "" if NULL), every param of every layer (under /quant where param->quant still
+ * decodes to exactly the param's values; a param trained since is written as float), masks
+ * where a param has one, activation quantization entries, and the attributes of meta under /meta
+ * (meta may be NULL: the group is still created, empty).
  * The file is written to "<path>.tmp" and renamed over path only once complete, so a failure
  * never leaves a half-written file under path (the temporary file is removed).
  * Borrows everything. Returns 0, -PF_EIO (with the file name and HDF5's or the system's
@@ -62,7 +73,10 @@ int pf_model_save(const struct pf_model *m, const char *path, const char *datase
  * /params or /masks that the netdef does not have is an error naming the file, the layer, the
  * param and both shapes where they differ. String attributes may be variable- or fixed-length,
  * integer attributes of any width (h5py writes int64); params of any float type are converted to
- * float32. /quant is not read yet.
+ * float32. /quant entries are decoded into their params (which keep param->quant) and into the
+ * model's activation quantization (frozen ranges); a /quant entry that does not fit the netdef
+ * (unknown layer or param, wrong element count, bad mode, bucket or bits) is -PF_EPARSE or
+ * -PF_ESHAPE naming it.
  * On success *out is a new model (free with pf_model_free) and, if dataset is not NULL, the
  * `dataset` attribute is copied into dataset[0..dataset_len) (truncated, NUL-terminated).
  * Returns 0, -PF_EIO (missing, unreadable, truncated or corrupt HDF5), -PF_EPARSE (not HDF5,

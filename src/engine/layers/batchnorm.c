@@ -6,7 +6,9 @@
  * Backward is the standard BN backward for whichever mode the last forward ran in; xhat is
  * recomputed from x and the cached per-channel mean / inv std, so no per-sample cache exists.
  * count(): other_ops = 2 per element (scale and shift, folded at inference) + 1 per element
- * for the act; params = gamma + beta (running stats excluded). */
+ * for the act; params = gamma + beta (running stats excluded).
+ * prune_channels: input and output channels are the same; either axis removes them from all
+ * four params and the per-channel caches. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +197,43 @@ static void batchnorm_deinit(struct pf_layer *l)
     p->invstd = p->mean = NULL;
 }
 
+static int batchnorm_prune_channels(struct pf_layer *l, int axis, const uint8_t *keep)
+{
+    (void)axis; /* one channel axis */
+    struct batchnorm_priv *p = l->priv;
+    int C = l->out.c, n = 0, rc;
+    for (int c = 0; c < C; c++)
+        n += keep[c] != 0;
+    if (n < 1)
+        return PF_ERR(PF_EINVAL, "%s: cannot remove every channel", l->name);
+    float *mean = pf_calloc((size_t)n, sizeof(float)),
+          *invstd = pf_calloc((size_t)n, sizeof(float));
+    double *sdy = pf_calloc((size_t)n, sizeof(double)), *sdx = pf_calloc((size_t)n, sizeof(double));
+    if (!mean || !invstd || !sdy || !sdx) {
+        rc = -PF_ENOMEM;
+        goto fail;
+    }
+    for (int i = 0; i < l->n_params; i++)
+        if ((rc = pf_param_prune_axis(&l->params[i], 0, keep)) < 0)
+            goto fail;
+    free(p->mean);
+    free(p->invstd);
+    free(p->sum_dy);
+    free(p->sum_dyxh);
+    p->mean = mean;
+    p->invstd = invstd;
+    p->sum_dy = sdy;
+    p->sum_dyxh = sdx;
+    l->in[0].c = l->out.c = n;
+    return 0;
+fail:
+    free(sdx);
+    free(sdy);
+    free(invstd);
+    free(mean);
+    return rc;
+}
+
 const struct pf_layer_ops pf_layer_batchnorm = {
     .name = "batchnorm",
     .keys = batchnorm_keys,
@@ -205,4 +244,5 @@ const struct pf_layer_ops pf_layer_batchnorm = {
     .count = batchnorm_count,
     .to_yaml = batchnorm_to_yaml,
     .deinit = batchnorm_deinit,
+    .prune_channels = batchnorm_prune_channels,
 };

@@ -3,11 +3,15 @@
  * The input is read flat in (C, H, W) order, whatever its shape, so a dense layer may follow a
  * conv or pool directly. Weight (out, in) and bias (out), PyTorch's layouts. All products go
  * through pf_sgemm (exact BLAS meaning); beta = 1 accumulates dW in place.
- * count(): MACs = in * out; other_ops = bias adds + act, one per output. */
+ * count(): MACs = in * out; other_ops = bias adds + act, one per output.
+ * prune_channels: axis 0 removes units; axis 1 removes input channels, i.e. the H*W features
+ * of each channel of a (C, H, W) input (after a flatten, C*H*W channels of one feature). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/backend/backend.h"
+#include "engine/core/pf_alloc.h"
 #include "engine/core/pf_status.h"
 #include "engine/layers/layer.h"
 
@@ -100,6 +104,40 @@ static int dense_to_yaml(const struct pf_layer *l, char *buf, size_t n)
     return used;
 }
 
+static int dense_prune_channels(struct pf_layer *l, int axis, const uint8_t *keep)
+{
+    int rc, n = 0;
+    if (axis == 0) {
+        for (int k = 0; k < l->out.c; k++)
+            n += keep[k] != 0;
+        if (n < 1)
+            return PF_ERR(PF_EINVAL, "%s: cannot remove every unit", l->name);
+        for (int i = 0; i < l->n_params; i++)
+            if ((rc = pf_param_prune_axis(&l->params[i], 0, keep)) < 0)
+                return rc;
+        l->out.c = n;
+        return 0;
+    }
+    int C = l->in[0].c;
+    size_t hw = (size_t)l->in[0].h * l->in[0].w;
+    for (int c = 0; c < C; c++)
+        n += keep[c] != 0;
+    if (n < 1)
+        return PF_ERR(PF_EINVAL, "%s: cannot remove every input channel", l->name);
+    /* weight (out, C*H*W): channel c owns features [c*HW, (c+1)*HW) */
+    uint8_t *kf = pf_malloc((size_t)C * hw);
+    if (!kf)
+        return -PF_ENOMEM;
+    for (int c = 0; c < C; c++)
+        memset(kf + (size_t)c * hw, keep[c] != 0, hw);
+    rc = pf_param_prune_axis(&l->params[0], 1, kf);
+    free(kf);
+    if (rc < 0)
+        return rc;
+    l->in[0].c = n;
+    return 0;
+}
+
 const struct pf_layer_ops pf_layer_dense = {
     .name = "dense",
     .keys = dense_keys,
@@ -109,4 +147,5 @@ const struct pf_layer_ops pf_layer_dense = {
     .backward = dense_backward,
     .count = dense_count,
     .to_yaml = dense_to_yaml,
+    .prune_channels = dense_prune_channels,
 };

@@ -33,6 +33,73 @@ struct pf_param *pf_layer_add_param(struct pf_layer *l, const char *name, int nd
     return p;
 }
 
+/* Copies the kept slices of axis `axis`: the tensor is viewed as (outer, dim, inner). */
+static void copy_kept(const void *src, void *dst, size_t outer, int dim, size_t inner, size_t elt,
+                      const uint8_t *keep)
+{
+    const char *s = src;
+    char *d = dst;
+    for (size_t o = 0; o < outer; o++)
+        for (int i = 0; i < dim; i++) {
+            if (keep[i]) {
+                memcpy(d, s, inner * elt);
+                d += inner * elt;
+            }
+            s += inner * elt;
+        }
+}
+
+int pf_param_prune_axis(struct pf_param *p, int axis, const uint8_t *keep)
+{
+    struct pf_tensor *w = &p->w;
+    if (axis < 0 || axis >= w->ndim)
+        return PF_ERR(PF_EINVAL, "%s: no axis %d to prune", p->name, axis);
+    int dim = w->shape[axis], kept = 0;
+    for (int i = 0; i < dim; i++)
+        kept += keep[i] != 0;
+    if (kept < 1)
+        return PF_ERR(PF_EINVAL, "%s: pruning would remove every channel", p->name);
+    if (kept == dim)
+        return 0;
+    size_t outer = 1, inner = 1;
+    for (int i = 0; i < axis; i++)
+        outer *= (size_t)w->shape[i];
+    for (int i = axis + 1; i < w->ndim; i++)
+        inner *= (size_t)w->shape[i];
+    int shape[PF_MAX_DIMS];
+    memcpy(shape, w->shape, sizeof shape);
+    shape[axis] = kept;
+    struct pf_tensor nw, ng = {0};
+    uint8_t *nm = NULL;
+    if (pf_tensor_init(&nw, w->dtype, w->ndim, shape) < 0)
+        return -PF_ENOMEM;
+    if (p->g.data && pf_tensor_init(&ng, p->g.dtype, p->g.ndim, shape) < 0) {
+        pf_tensor_deinit(&nw);
+        return -PF_ENOMEM;
+    }
+    if (p->mask && !(nm = malloc(pf_tensor_numel(&nw)))) {
+        pf_tensor_deinit(&ng);
+        pf_tensor_deinit(&nw);
+        return PF_ERR(PF_ENOMEM, "%s: out of memory for the mask", p->name);
+    }
+    size_t elt = pf_dtype_size(w->dtype);
+    copy_kept(w->data, nw.data, outer, dim, inner, elt, keep);
+    if (p->g.data)
+        copy_kept(p->g.data, ng.data, outer, dim, inner, elt, keep);
+    if (nm)
+        copy_kept(p->mask, nm, outer, dim, inner, 1, keep);
+    pf_tensor_deinit(&p->w);
+    pf_tensor_deinit(&p->g);
+    free(p->mask);
+    p->w = nw;
+    p->g = ng;
+    p->mask = nm;
+    /* the packed form no longer matches the shape: keep the decoded values as float */
+    pf_qtensor_free(p->quant);
+    p->quant = NULL;
+    return 0;
+}
+
 void pf_layer_free_params(struct pf_layer *l)
 {
     for (int i = 0; i < l->n_params; i++) {
@@ -40,6 +107,8 @@ void pf_layer_free_params(struct pf_layer *l)
         pf_tensor_deinit(&l->params[i].g);
         free(l->params[i].mask);
         l->params[i].mask = NULL;
+        pf_qtensor_free(l->params[i].quant);
+        l->params[i].quant = NULL;
     }
     l->n_params = 0;
 }

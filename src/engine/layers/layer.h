@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "engine/core/pf_cfg.h"
+#include "engine/qtensor.h"
 #include "engine/tensor.h"
 
 #define PF_LAYER_MAX_INPUTS 8
@@ -43,6 +44,8 @@ struct pf_param {
     struct pf_tensor w;     /* the values (owned by the layer) */
     struct pf_tensor g;     /* gradient, same shape; empty for buffers (running stats) */
     uint8_t *mask;          /* optional sparsity mask, numel(w) bytes, 1 = kept; NULL = dense */
+    struct pf_qtensor *quant; /* optional stored quantized form (owned): w holds its decoded
+                               * values; model files store it instead of w. NULL = float */
     bool trainable;         /* false: a buffer updated by forward, not by the optimizer */
     bool decay;             /* weight decay applies (conv and dense weights; not BN, not bias) */
     int out_axis, in_axis;  /* axes of w holding output / input channels; -1 if none */
@@ -88,6 +91,17 @@ struct pf_layer_ops {
      * Returns the number of characters written (snprintf semantics). */
     int (*to_yaml)(const struct pf_layer *l, char *buf, size_t n);
     void (*deinit)(struct pf_layer *l); /* frees what init/set_batch created; optional */
+    /* Physical channel removal; optional (NULL: the kind cannot be pruned in place).
+     * axis 0: removes output channels k with keep[k] == 0 (keep has out.c entries);
+     * axis 1: removes input channels c with keep[c] == 0 (keep has in[0].c entries; a dense
+     *         layer reading (C, H, W) removes the H*W features of each channel).
+     * Params (values, gradients, masks) shrink, l->in[0] / l->out are updated, private caches
+     * resized; per-batch caches are rebuilt by the model's next set_batch. At least one
+     * channel must stay. Layers whose input and output channels are the same channels
+     * (batchnorm, depthwise conv2d) remove both, whichever axis is named. Used by
+     * pf_model_prune_group (model/groups.h). Returns 0, -PF_EINVAL, -PF_EUNSUPPORTED (e.g. a
+     * grouped conv) or -PF_ENOMEM (the layer may then be part-pruned: discard the model). */
+    int (*prune_channels)(struct pf_layer *l, int axis, const uint8_t *keep);
 };
 
 /* ---- registry (layers/registry.c) ---- */
@@ -110,6 +124,12 @@ extern const struct pf_layer_ops pf_layer_concat;
 extern const struct pf_layer_ops pf_layer_flatten;
 extern const struct pf_layer_ops pf_layer_dropout;
 
+/* The geometry of a conv2d layer (sizes, stride, resolved padding, groups) for a batch of N, as
+ * its forward uses it: what channel pruners need to cut input patches. Returns 0, or
+ * -PF_EINVAL when l is not a conv2d layer. */
+struct pf_conv_desc;
+int pf_conv2d_geometry(const struct pf_layer *l, int N, struct pf_conv_desc *d);
+
 /* ---- creating one layer (used by the model and by tests) ---- */
 
 /* Creates a layer from one netdef row (a map with name, type, optional inputs, and the kind's
@@ -127,6 +147,10 @@ void pf_layer_destroy(struct pf_layer *l);
 struct pf_param *pf_layer_add_param(struct pf_layer *l, const char *name, int ndim,
                                     const int *shape, bool trainable, bool decay, int out_axis,
                                     int in_axis);
+/* For prune_channels: removes the entries i of axis `axis` of p's values, gradient and mask
+ * where keep[i] == 0 (keep has p->w.shape[axis] entries, n_kept of them nonzero and >= 1).
+ * All or nothing: returns 0 or -PF_ENOMEM / -PF_EINVAL with p unchanged. */
+int pf_param_prune_axis(struct pf_param *p, int axis, const uint8_t *keep);
 /* Frees every param's tensors and mask. Called by the model after ops->deinit. */
 void pf_layer_free_params(struct pf_layer *l);
 /* The param named `name`, or NULL. */

@@ -30,8 +30,10 @@ static void free_activations(struct pf_model *m)
     free(m->y);
     free(m->dy);
     free(m->scratch);
+    free(m->xq);
     m->y = m->dy = NULL;
     m->scratch = NULL;
+    m->xq = NULL;
     m->scratch_len = 0;
     m->batch = 0;
 }
@@ -41,6 +43,7 @@ void pf_model_free(struct pf_model *m)
     if (!m)
         return;
     free_activations(m);
+    free(m->actq);
     for (int i = 0; m->layers && i < m->n_layers; i++)
         pf_layer_destroy(&m->layers[i]);
     free(m->layers);
@@ -354,9 +357,11 @@ void pf_model_init_params(struct pf_model *m, unsigned long long seed)
             size_t n = pf_tensor_numel(&p->w);
             float fill = !strcmp(p->name, "gamma") || !strcmp(p->name, "running_var") ? 1.0f : 0.0f;
             if (p->decay && p->w.ndim >= 2) {
-                /* He uniform over fan-in = numel / out channels: bound sqrt(6 / fan_in) */
+                /* PyTorch's default (kaiming_uniform with a = sqrt(5)): U(-b, b) with
+                 * b = 1 / sqrt(fan_in), fan_in = numel / out channels. Full He init
+                 * (sqrt(6 / fan_in)) made the BN-free ConvNet diverge at lr 0.05. */
                 size_t fan_in = n / (size_t)p->w.shape[0];
-                float bound = sqrtf(6.0f / (float)(fan_in ? fan_in : 1));
+                float bound = 1.0f / sqrtf((float)(fan_in ? fan_in : 1));
                 for (size_t k = 0; k < n; k++)
                     w[k] = (2.0f * pf_rng_uniform(&rng) - 1.0f) * bound;
             } else {
@@ -395,7 +400,14 @@ int pf_model_clone(const struct pf_model *m, struct pf_model **out)
                 }
                 memcpy(pb->mask, pa->mask, n);
             }
+            if (pa->quant && (rc = pf_qtensor_clone(pa->quant, &pb->quant)) < 0)
+                goto fail;
         }
+    }
+    if (m->actq) {
+        if ((rc = pf_model_actq_enable(c)) < 0)
+            goto fail;
+        memcpy(c->actq, m->actq, (size_t)(m->n_layers + 1) * sizeof *m->actq);
     }
     *out = c;
     return 0;
@@ -474,6 +486,9 @@ int pf_model_set_batch(struct pf_model *m, int N)
     m->scratch = pf_malloc_aligned(maxn * (size_t)max_in * sizeof(float));
     if (!m->scratch)
         goto oom;
+    size_t n_in = pf_shape_numel(m->input) * (size_t)N;
+    if (m->actq && !(m->xq = pf_malloc_aligned(n_in * sizeof(float))))
+        goto oom;
     for (int i = 0; i < m->n_layers; i++) {
         struct pf_layer *l = &m->layers[i];
         if (l->ops->set_batch) {
@@ -491,18 +506,76 @@ oom:
     return PF_ERR(PF_ENOMEM, "%s: out of memory for activations at batch %d", m->name, N);
 }
 
+int pf_model_reshape(struct pf_model *m)
+{
+    int N = m->batch;
+    free_activations(m);
+    return N > 0 ? pf_model_set_batch(m, N) : 0;
+}
+
+int pf_model_actq_enable(struct pf_model *m)
+{
+    if (m->actq)
+        return 0;
+    m->actq = pf_calloc((size_t)m->n_layers + 1, sizeof *m->actq);
+    if (!m->actq)
+        return -PF_ENOMEM;
+    for (int i = 0; i <= m->n_layers; i++)
+        pf_actq_init(&m->actq[i]);
+    return pf_model_reshape(m); /* allocates xq */
+}
+
+void pf_model_actq_disable(struct pf_model *m)
+{
+    free(m->actq);
+    m->actq = NULL;
+    free(m->xq);
+    m->xq = NULL;
+}
+
+/* Applies activation entry i (a layer, or n_layers for the input) to n values of y. */
+static void actq_apply(struct pf_model *m, int i, float *y, size_t n, bool train)
+{
+    struct pf_actq *a = &m->actq[i];
+    if (a->bits <= 0)
+        return;
+    if (a->tie >= 0 && a->tie <= m->n_layers) {
+        /* keeps the tied tensor's quantization: its range, not one of our own */
+        a->lo = m->actq[a->tie].lo;
+        a->hi = m->actq[a->tie].hi;
+        a->ready = m->actq[a->tie].ready;
+        a->bypass = m->actq[a->tie].bypass;
+        a->frozen = true;
+    }
+    pf_actq_apply(a, y, n, train);
+}
+
+/* The input the layers read: x, or its quantized copy. */
+static const float *model_input(const struct pf_model *m, const float *x)
+{
+    return m->actq && m->actq[m->n_layers].bits > 0 ? m->xq : x;
+}
+
 int pf_model_forward(struct pf_model *m, const float *x, int N, bool train)
 {
     int rc;
     if (N > m->batch && (rc = pf_model_set_batch(m, N)) < 0)
         return rc;
+    const float *xin = model_input(m, x);
+    if (xin != x) {
+        size_t n = pf_shape_numel(m->input) * (size_t)N;
+        memcpy(m->xq, x, n * sizeof *x);
+        actq_apply(m, m->n_layers, m->xq, n, train);
+    }
     for (int i = 0; i < m->n_layers; i++) {
         struct pf_layer *l = &m->layers[i];
         const float *xs[PF_LAYER_MAX_INPUTS];
         for (int k = 0; k < l->n_in; k++)
-            xs[k] = l->in_idx[k] < 0 ? x : m->y[l->in_idx[k]];
+            xs[k] = l->in_idx[k] < 0 ? xin : m->y[l->in_idx[k]];
         if ((rc = l->ops->forward(l, xs, m->y[i], N, train)) < 0)
             return rc;
+        if (m->actq)
+            actq_apply(m, i, m->y[i], pf_shape_numel(l->out) * (size_t)N, train);
     }
     return 0;
 }
@@ -518,6 +591,7 @@ int pf_model_backward(struct pf_model *m, const float *x, const float *dlogits, 
         return -PF_ENOMEM;
     memset(written, 0, m->n_layers <= 256 ? sizeof written_small : 0);
     int last = m->n_layers - 1;
+    x = model_input(m, x);
     memcpy(m->dy[last], dlogits, (size_t)N * m->classes * sizeof(float));
     int rc = 0;
     for (int i = last; i >= 0; i--) {

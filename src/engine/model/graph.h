@@ -24,6 +24,12 @@ struct pf_model {
     int *n_consumers;         /* per layer: how many layers read its output */
     float *scratch;           /* fan-out gradient buffer: max layer output size x batch */
     size_t scratch_len;
+    /* Optional activation fake-quantization (qtensor.h), NULL = none: n_layers + 1 entries,
+     * [i] for layer i's output, [n_layers] for the network input. Forward applies entry i to
+     * y[i] right after layer i (and the input entry to a copy of x, xq); backward treats it as
+     * the identity (straight-through estimator). Owned; set up by pf_model_actq_enable. */
+    struct pf_actq *actq;
+    float *xq;                /* (batch, input): the quantized network input, with actq only */
 };
 
 /* Builds a model from a parsed netdef. Every key is validated; errors name the file, line and
@@ -38,7 +44,7 @@ void pf_model_free(struct pf_model *m);
 /* The netdef YAML of the model as it is now (real channel counts). Caller frees *out. */
 int pf_model_to_yaml(const struct pf_model *m, char **out);
 
-/* He (Kaiming) uniform init for conv and dense weights (fan-in), zero biases, BN gamma 1 and
+/* PyTorch's default init for conv and dense weights (U(+-1/sqrt(fan_in))), zero biases, BN gamma 1 and
  * beta 0, running var 1. Deterministic for a seed. */
 void pf_model_init_params(struct pf_model *m, unsigned long long seed);
 
@@ -47,6 +53,15 @@ int pf_model_clone(const struct pf_model *m, struct pf_model **out);
 
 /* Allocates activations for batches of up to N samples (no-op if already large enough). */
 int pf_model_set_batch(struct pf_model *m, int N);
+
+/* After layers' shapes changed in place (channel pruning, groups.h): frees the activations and
+ * reallocates them for the previous batch size (nothing if none was set). 0 or -PF_ENOMEM. */
+int pf_model_reshape(struct pf_model *m);
+
+/* Gives the model activation fake-quantization entries (all off, see struct pf_actq) if it has
+ * none, and the input buffer they need. 0 or -PF_ENOMEM. pf_model_actq_disable frees them. */
+int pf_model_actq_enable(struct pf_model *m);
+void pf_model_actq_disable(struct pf_model *m);
 
 /* Forward pass over x (N, C, H, W); N <= batch. The logits are pf_model_logits(m). */
 int pf_model_forward(struct pf_model *m, const float *x, int N, bool train);

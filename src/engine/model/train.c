@@ -121,6 +121,9 @@ int pf_train(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx
         if ((rc = pf_dataset_batch(d, order + b * c->batch, c->batch, x, y, c->augment, &rng)) < 0)
             goto done;
         float lr = pf_train_lr_at(c, n, step);
+        const struct pf_train_hooks *h = c->hooks;
+        if (h && h->before_forward && (rc = h->before_forward(m, step, h->user)) < 0)
+            goto done;
         if ((rc = pf_model_forward(m, x, c->batch, true)) < 0)
             goto done;
         float loss;
@@ -136,7 +139,11 @@ int pf_train(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx
         pf_model_zero_grad(m);
         if ((rc = pf_model_backward(m, x, dlogits, c->batch)) < 0)
             goto done;
+        if (h && h->before_update && (rc = h->before_update(m, &opt, step, lr, h->user)) < 0)
+            goto done;
         pf_optim_step(&opt, lr);
+        if (h && h->after_update && (rc = h->after_update(m, &opt, step, lr, h->user)) < 0)
+            goto done;
         loss_sum += loss * c->batch;
         correct_sum += correct;
         seen += c->batch;

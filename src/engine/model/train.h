@@ -28,6 +28,21 @@ struct pf_schedule {
     double decay_rates[PF_SCHED_MAX_DECAY + 1]; /* multiplier of lr0 in each stage; [0] = 1 */
 };
 
+/* Optional hooks into the training loop (all may be NULL), for learners that constrain the
+ * weights: sparsity masks, fake-quantized weights, codebooks. Per step the loop runs
+ * before_forward, forward, loss, backward, before_update, the optimizer step, after_update.
+ * `step` counts from 0, lr is this step's rate. A hook returns 0 or a negative PF_E* code,
+ * which ends training with that code. */
+struct pf_train_hooks {
+    /* e.g. write the fake-quantized weights into the params the forward reads */
+    int (*before_forward)(struct pf_model *m, long step, void *user);
+    /* after backward, before the optimizer: e.g. restore the float weights, mask gradients */
+    int (*before_update)(struct pf_model *m, struct pf_optim *o, long step, float lr, void *user);
+    /* after the optimizer: e.g. new masks (then pf_optim_reset), centroid updates */
+    int (*after_update)(struct pf_model *m, struct pf_optim *o, long step, float lr, void *user);
+    void *user;
+};
+
 struct pf_train_cfg {
     struct pf_optim_cfg optim;
     struct pf_schedule sched;
@@ -37,6 +52,7 @@ struct pf_train_cfg {
     bool augment;         /* pad 4 + random crop + random horizontal flip */
     uint64_t seed;        /* shuffling and augmentation */
     int log_every;        /* steps between progress callbacks (>= 1) */
+    const struct pf_train_hooks *hooks; /* optional, borrowed; NULL = plain training */
 };
 
 /* PocketFlow's Fashion-MNIST recipe scaled to `epochs`: SGD momentum 0.9, lr 0.1 x batch/128,

@@ -15,6 +15,7 @@
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_status.h"
 #include "engine/io/model_h5.h"
+#include "engine/model/plan.h"
 #include "learners/learner.h"
 
 #define PF_PROGRAM "pocketflow 0.1.0"
@@ -38,6 +39,8 @@ const struct pf_opt_spec pf_run_common_opts[] = {
      "training images held out for validation (PocketFlow: 5000)"},
     {"summ_step", PF_OPT_INT, "20", 1, 1000000, NULL, "steps between reported metrics"},
     {"seed", PF_OPT_INT, "0", 0, 2147483647, NULL, "random seed (shuffling, augmentation)"},
+    {"plan", PF_OPT_STR, "", 0, 0, NULL,
+     "per-layer plan file (sparsity, w_bits, a_bits, skips); empty: the learner's options"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -101,6 +104,10 @@ void pf_run_free(struct pf_run *r)
         fclose(r->log);
     free(r->train_idx);
     free(r->val_idx);
+    if (r->plan) {
+        pf_plan_deinit(r->plan);
+        free(r->plan);
+    }
     pf_dataset_free(r->train);
     pf_dataset_free(r->test);
     pf_model_free(r->model);
@@ -294,12 +301,19 @@ int pf_run_finetune(struct pf_run *r, const char *phase)
 {
     struct pf_train_cfg c;
     pf_run_train_cfg(r, &c);
-    if (pf_opts_float(&r->opts, "nb_epochs") <= 0.0)
+    return pf_run_finetune_cfg(r, phase, &c);
+}
+
+int pf_run_finetune_cfg(struct pf_run *r, const char *phase, const struct pf_train_cfg *cfg)
+{
+    const struct pf_train_cfg c = *cfg;
+    if (c.epochs * c.nb_epochs_rat <= 0.0)
         return 0;
     long total = pf_train_total_steps(&c, r->n_train);
-    pf_run_log(r, "%s: %ld steps of %d (%.3g epochs x nb_epochs_rat %.3g), lr %.3g %s", phase,
-               total, c.batch, c.epochs, c.nb_epochs_rat,
-               pf_train_lr_at(&c, r->n_train, 0), pf_opts_str(&r->opts, "lrn_rate_dcy"));
+    pf_run_log(r, "%s: %ld steps of %d (%.3g epochs x nb_epochs_rat %.3g), lr %.3g %s%s", phase,
+               total, c.batch, c.epochs, c.nb_epochs_rat, pf_train_lr_at(&c, r->n_train, 0),
+               pf_opts_str(&r->opts, "lrn_rate_dcy"),
+               c.optim.kind == PF_OPTIM_ADAM ? ", Adam" : "");
     struct ft_ctx f = {r, phase, 0};
     int rc = pf_train(r->model, r->train, r->train_idx, r->n_train, &c, ft_progress, &f);
     if (rc == -PF_ECANCELLED)
@@ -348,6 +362,17 @@ int pf_run_exec(struct pf_run *r)
         goto end;
     pf_run_log(r, "%s on %s with %s: %u training images, %u for validation", r->learner->name,
                r->model->name, r->train->name, r->n_train, r->n_val);
+    const char *plan_path = pf_opts_str(&r->opts, "plan");
+    if (plan_path[0] && !r->plan) {
+        if (!(r->plan = pf_calloc(1, sizeof *r->plan))) {
+            rc = -PF_ENOMEM;
+            goto end;
+        }
+        if ((rc = pf_plan_init(r->plan, r->model)) < 0 ||
+            (rc = pf_plan_load(r->plan, r->model, plan_path)) < 0)
+            goto end;
+        pf_run_log(r, "plan: %s", plan_path);
+    }
     rc = r->learner->train(r);
     if (rc < 0 && rc != -PF_ECANCELLED)
         goto end;

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# prune_results.sh: the Results table of the channel-pruning issue (bench/RESULTS.md,
+# "Channel pruning"). For each model and MACs target, runs cpr (chn-pruned-rmt), cp (channel),
+# cpg (chn-pruned-gpu) and an L1-norm baseline (channel --cp_lasso=False --cp_refit=False) on the
+# SAME plan (so every learner removes the same number of channels per group), and prints one
+# markdown row each: kept MACs, validation accuracy before and after selection + reconstruction,
+# test accuracy after a short fine-tune, measured batch-1 speed-up (pocketflow bench --layers, 1
+# thread) beside the MACs ratio, and the run's wall time (selection + fine-tune + evaluations).
+# Finished runs (OUT/<model>_<pct>_<learner>.log) are reused.
+#
+# Usage: bench/prune_results.sh            (fmnist_bn only)
+#        RESNET=1 bench/prune_results.sh   (also resnet20_fmnist; slow: it trains it first)
+# Knobs (environment): BUILD (build-prune), OUT (bench/prune_out), SEED (1), FT_RAT (0.2: epochs
+# of fine-tuning), SMPLS (1000 images sampled per layer), VAL (1000 validation images).
+set -euo pipefail
+BUILD=${BUILD:-build-prune}
+PF=$BUILD/pocketflow
+OUT=${OUT:-bench/prune_out}
+SEED=${SEED:-1}
+FT_RAT=${FT_RAT:-0.2}
+SMPLS=${SMPLS:-1000}
+VAL=${VAL:-1000}
+mkdir -p "$OUT"
+
+# ---- the models ----
+BN=assets/models/fmnist_bn.h5
+if [ ! -f "$BN" ]; then
+    BN=$OUT/fmnist_bn.h5
+    if [ ! -f "$BN" ]; then
+        echo "training fmnist_bn (1 epoch, seed $SEED): the bundled model is not there yet" >&2
+        $PF run --model assets/nets/fmnist_bn.yaml --data fmnist --learner full-prec \
+            --nb_epochs 1 --lrn_rate_init 0.1 --seed "$SEED" --nb_smpls_val "$VAL" \
+            --no_run_dir --out "$BN" 2>"$OUT/train_fmnist_bn.log"
+    fi
+fi
+MODELS="$BN"
+if [ "${RESNET:-0}" = 1 ]; then
+    RN=$OUT/resnet20_fmnist.h5
+    if [ ! -f "$RN" ]; then
+        $PF run --model assets/nets/resnet20_fmnist.yaml --data fmnist --learner full-prec \
+            --nb_epochs 1 --lrn_rate_init 0.1 --seed "$SEED" --nb_smpls_val "$VAL" \
+            --no_run_dir --out "$RN" 2>"$OUT/train_resnet20.log"
+    fi
+    MODELS="$MODELS $RN"
+fi
+
+# ---- plans: the same per-layer prune ratio on every conv2d except the first ----
+# (a ratio r on inputs removes about r of both sides of a middle conv: MACs ~ (1 - r)^2)
+plan_for() { # model ratio file
+    local names
+    names=$($PF info "$1" --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+convs = [l["name"] for l in d["layers"] if l["type"] == "conv2d"]
+print(" ".join(convs[1:]))')
+    {
+        echo "layers:"
+        for n in $names; do echo "  $n: {prune_ratio: $2}"; done
+    } >"$3"
+}
+
+ms_of() { $PF bench --layers "$1" --threads 1 --json 2>/dev/null |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["model_ms"])'; }
+
+echo "| model | target MACs | learner | kept MACs | val acc before | val acc selected | test acc fine-tuned | speed-up (MACs ratio) | time s |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for model in $MODELS; do
+    base=$(basename "$model" .h5)
+    ms0=$(ms_of "$model")
+    for target in 50:0.3 25:0.5; do
+        pct=${target%%:*}
+        ratio=${target##*:}
+        plan=$OUT/${base}_plan_$pct.yaml
+        plan_for "$model" "$ratio" "$plan"
+        for learner in cpr cp cpg l1; do
+            case $learner in
+            cpr) args="--learner=chn-pruned-rmt --cpr_nb_smpls=$SMPLS" ;;
+            cp) args="--learner=channel --cp_nb_batches=$((SMPLS / 128 + 1))" ;;
+            cpg) args="--learner=chn-pruned-gpu --cpg_nb_smpls=$SMPLS --cpg_nb_iters_layer=200" ;;
+            l1) args="--learner=channel --cp_lasso=False --cp_refit=False --cp_nb_batches=1" ;;
+            esac
+            res=$OUT/${base}_${pct}_${learner}
+            if ! grep -q '^finished' "$res.log" 2>/dev/null; then # reuse a finished run
+                # shellcheck disable=SC2086
+                $PF run --model "$model" --data fmnist $args --plan "$plan" --seed "$SEED" \
+                    --nb_epochs 1 --nb_epochs_rat "$FT_RAT" --lrn_rate_init 0.01 \
+                    --nb_smpls_val "$VAL" --no_run_dir --out "$res.h5" 2>"$res.log"
+            fi
+            secs=$(sed -n 's/^finished: .* in \([0-9.]*\)s$/\1/p' "$res.log")
+            full=$(sed -n 's/.*validation accuracy (full): \([0-9.]*\).*/\1/p' "$res.log")
+            sel=$(sed -n 's/.*validation accuracy (pruned): \([0-9.]*\).*/\1/p' "$res.log")
+            kept=$(sed -n 's/.*done, \([0-9.]*\)% of the MACs kept.*/\1/p' "$res.log")
+            test=$(sed -n 's/^finished: test accuracy \([0-9.]*\).*/\1/p' "$res.log")
+            ms1=$(ms_of "$res.h5")
+            python3 -c "
+k = float('$kept') / 100
+s = $ms0 / $ms1
+print('| $base | $pct%% | $learner | %.1f%% | $full | $sel | $test | %.2fx (%.2fx) | %.0f |'
+      % (100 * k, s, 1 / k, $secs))"
+        done
+    done
+done
