@@ -185,6 +185,30 @@ START_TEST(test_clone_and_yaml_roundtrip)
 }
 END_TEST
 
+START_TEST(test_to_yaml_lengths)
+{
+    /* every kind's to_yaml reports its full length even with no buffer (snprintf semantics) */
+    struct pf_model *m = NULL;
+    ck_assert_int_eq(pf_model_from_file("assets/nets/resnet18.yaml", &m), 0);
+    struct pf_model *r = build(residual);
+    for (int k = 0; k < 2; k++) {
+        struct pf_model *mm = k ? r : m;
+        for (int i = 0; i < mm->n_layers; i++) {
+            const struct pf_layer *l = &mm->layers[i];
+            if (!l->ops->to_yaml)
+                continue;
+            char big[1024], small[4];
+            int full = l->ops->to_yaml(l, big, sizeof big);
+            ck_assert_int_eq(l->ops->to_yaml(l, NULL, 0), full);
+            ck_assert_int_eq(l->ops->to_yaml(l, small, sizeof small), full);
+            ck_assert_int_eq((int)strlen(big), full);
+        }
+    }
+    pf_model_free(m);
+    pf_model_free(r);
+}
+END_TEST
+
 START_TEST(test_topological_order)
 {
     /* rows out of order: the graph sorts them */
@@ -208,6 +232,7 @@ Suite *model_graph_suite(void)
     tcase_add_test(tc, test_graph_gradients);
     tcase_add_test(tc, test_clone_and_yaml_roundtrip);
     tcase_add_test(tc, test_topological_order);
+    tcase_add_test(tc, test_to_yaml_lengths);
     suite_add_tcase(s, tc);
     return s;
 }

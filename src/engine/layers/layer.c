@@ -417,21 +417,23 @@ int pf_window_resolve(struct pf_window *win, int h, int w, const struct pf_cfg *
     return 0;
 }
 
-static int pair_yaml(char *buf, size_t n, const char *key, int a, int b)
+/* Appends ", key: a" or ", key: [a, b]" at offset used (snprintf semantics: the full length is
+ * counted even when buf is NULL or too small). */
+static int pair_yaml(char *buf, size_t n, int used, const char *key, int a, int b)
 {
-    return a == b ? snprintf(buf, n, ", %s: %d", key, a) : snprintf(buf, n, ", %s: [%d, %d]", key, a, b);
+    if (a == b)
+        return pf_layer_yaml_add(buf, n, used, ", %s: %d", key, a);
+    return pf_layer_yaml_add(buf, n, used, ", %s: [%d, %d]", key, a, b);
 }
 
 int pf_window_to_yaml(const struct pf_window *win, char *buf, size_t n, int print_stride)
 {
-    int used = pair_yaml(buf, n, "kernel", win->kh, win->kw);
-    if (print_stride && used >= 0 && (size_t)used < n)
-        used += pair_yaml(buf + used, n - (size_t)used, "stride", win->sh, win->sw);
-    if (used >= 0 && (size_t)used < n) {
-        if (win->pad_mode == 1)
-            used += snprintf(buf + used, n - (size_t)used, ", pad: same");
-        else if (win->pad_mode == 2)
-            used += pair_yaml(buf + used, n - (size_t)used, "pad", win->ph, win->pw);
-    }
+    int used = pair_yaml(buf, n, 0, "kernel", win->kh, win->kw);
+    if (print_stride)
+        used = pair_yaml(buf, n, used, "stride", win->sh, win->sw);
+    if (win->pad_mode == 1)
+        used = pf_layer_yaml_add(buf, n, used, ", pad: same");
+    else if (win->pad_mode == 2)
+        used = pair_yaml(buf, n, used, "pad", win->ph, win->pw);
     return used;
 }

@@ -306,38 +306,44 @@ int pf_model_from_file(const char *path, struct pf_model **out)
 
 int pf_model_to_yaml(const struct pf_model *m, char **out)
 {
-    size_t cap = 512 + (size_t)m->n_layers * 512, len = 0;
-    char *buf = pf_malloc(cap);
+    size_t cap = 1024 + (size_t)m->n_layers * 256, len = 0;
+    char *buf = pf_malloc(cap), row[4096];
     *out = NULL;
     if (!buf)
         return -PF_ENOMEM;
     len += (size_t)snprintf(buf, cap, "name: %s\ninput: [%d, %d, %d]\nclasses: %d\nlayers:\n",
                             m->name, m->input.c, m->input.h, m->input.w, m->classes);
     for (int i = 0; i < m->n_layers; i++) {
+        /* one row into `row` (names are < 64 characters, at most 8 inputs: it fits), then
+         * appended with the buffer grown first */
         const struct pf_layer *l = &m->layers[i];
-        len += (size_t)snprintf(buf + len, cap - len, "  - {name: %s, type: %s", l->name,
-                                l->ops->name);
-        int default_in = l->n_in == 1 && l->in_idx[0] == i - 1;
-        if (!default_in) {
-            len += (size_t)snprintf(buf + len, cap - len, ", inputs: [");
+        int r = pf_layer_yaml_add(row, sizeof row, 0, "  - {name: %s, type: %s", l->name,
+                                  l->ops->name);
+        if (!(l->n_in == 1 && l->in_idx[0] == i - 1)) {
             for (int k = 0; k < l->n_in; k++)
-                len += (size_t)snprintf(buf + len, cap - len, "%s%s", k ? ", " : "",
-                                        l->in_idx[k] < 0 ? INPUT_NAME
-                                                         : m->layers[l->in_idx[k]].name);
-            len += (size_t)snprintf(buf + len, cap - len, "]");
+                r = pf_layer_yaml_add(row, sizeof row, r, "%s%s", k ? ", " : ", inputs: [",
+                                      l->in_idx[k] < 0 ? INPUT_NAME : m->layers[l->in_idx[k]].name);
+            r = pf_layer_yaml_add(row, sizeof row, r, "]");
         }
-        if (l->ops->to_yaml)
-            len += (size_t)l->ops->to_yaml(l, buf + len, cap - len);
-        len += (size_t)snprintf(buf + len, cap - len, "}\n");
-        if (len + 512 >= cap) {
-            char *nb = pf_realloc_array(buf, cap * 2, 1);
+        if (l->ops->to_yaml && r >= 0 && (size_t)r < sizeof row)
+            r += l->ops->to_yaml(l, row + r, sizeof row - (size_t)r);
+        r = pf_layer_yaml_add(row, sizeof row, r, "}\n");
+        if (r < 0 || (size_t)r >= sizeof row) {
+            free(buf);
+            return PF_ERR(PF_EINVAL, "%s: layer %s does not fit a netdef row", m->name, l->name);
+        }
+        if (len + (size_t)r + 1 > cap) {
+            size_t ncap = (cap + (size_t)r) * 2;
+            char *nb = pf_realloc_array(buf, ncap, 1);
             if (!nb) {
                 free(buf);
                 return -PF_ENOMEM;
             }
             buf = nb;
-            cap *= 2;
+            cap = ncap;
         }
+        memcpy(buf + len, row, (size_t)r + 1);
+        len += (size_t)r;
     }
     *out = buf;
     return 0;
