@@ -144,6 +144,10 @@ for l in uniform non-uniform uniform-tf; do
     if [ -s "$T/$l.h5" ] && [ "$(stat -c %s "$T/$l.h5")" -lt "$(stat -c %s "$T/syn.h5")" ]; then ok; else bad "$l.h5 is not smaller than the float model"; fi
 done
 expect_ok eval-quantized '"accuracy": ' "$APP" eval "$T/uniform.h5" --data synthetic --json
+# info shows what the file really stores: the mask's sparsity, the weights' bits
+expect_ok info-sparsity 'fc3 +weight +sparsity +75\.0%' "$APP" info "$T/weight-sparse.h5"
+expect_ok info-bits 'conv2 +weight +sparsity +0\.0% +4-bit uniform' "$APP" info "$T/uniform.h5"
+expect_ok info-stored-json '"stored": \[\{"layer": ' "$APP" info "$T/uniform.h5" --json
 expect_fail ws-bad-ratio "ws_prune_ratio = 1.5 is outside" "$APP" run --model "$T/syn.h5" --data synthetic --learner=weight-sparse --ws_prune_ratio=1.5
 expect_fail ws-ratio-one "outside \[0, 1\)" "$APP" run --model "$T/syn.h5" --data synthetic --learner=weight-sparse --ws_prune_ratio=1 --no_run_dir
 expect_fail uq-bad-bits "uql_weight_bits = 33 is outside 1..32" "$APP" run --model "$T/syn.h5" --data synthetic --learner=uniform --uql_weight_bits=33

@@ -13,6 +13,7 @@
 #include "engine/model/groups.h"
 #include "engine/model/plan.h"
 #include "engine/model/profile.h"
+#include "engine/qtensor.h"
 
 struct opt pf_cli_info_opts[] = {
     {"plan", OPT_STR, NULL, "plan YAML or PocketFlow ratio.list: show before / after", NULL},
@@ -211,6 +212,48 @@ static void print_text(const struct pf_profile *p, const char *path, const char 
     }
 }
 
+/* ---- what the model file holds: real sparsity and stored bits ---- */
+
+static void json_str(const char *s);
+
+/* Visits every weight param with a mask or a stored quantized form: its layer, the fraction of
+ * masked-out entries (0 without a mask), and the quantized form (NULL if float). */
+static int stored_rows(const struct pf_model *m, bool json)
+{
+    int n = 0;
+    for (int i = 0; i < m->n_layers; i++)
+        for (int j = 0; j < m->layers[i].n_params; j++) {
+            const struct pf_param *q = &m->layers[i].params[j];
+            if (!q->mask && !q->quant)
+                continue;
+            size_t numel = pf_tensor_numel(&q->w), zeros = 0;
+            for (size_t k = 0; q->mask && k < numel; k++)
+                zeros += q->mask[k] == 0;
+            double sp = numel ? (double)zeros / (double)numel : 0.0;
+            if (json) {
+                printf("%s{\"layer\": ", n ? ", " : "");
+                json_str(m->layers[i].name);
+                printf(", \"param\": \"%s\", \"sparsity\": %.6f, \"bits\": %d, \"mode\": \"%s\", "
+                       "\"bucket\": \"%s\", \"stored_bytes\": %zu}",
+                       q->name, sp, q->quant ? q->quant->bits : 32,
+                       q->quant ? pf_qmode_name(q->quant->mode) : "float",
+                       q->quant ? pf_qbucket_name(q->quant->bucket) : "-",
+                       q->quant ? pf_qtensor_stored_bytes(q->quant) : numel * sizeof(float));
+            } else {
+                if (!n)
+                    printf("\nstored in the model file (real values, not a plan):\n");
+                char form[64] = "float32";
+                if (q->quant)
+                    snprintf(form, sizeof form, "%d-bit %s per %s", q->quant->bits,
+                             pf_qmode_name(q->quant->mode), pf_qbucket_name(q->quant->bucket));
+                printf("  %-16s %-8s sparsity %5.1f%%  %s\n", m->layers[i].name, q->name,
+                       100.0 * sp, form);
+            }
+            n++;
+        }
+    return n;
+}
+
 /* ---- JSON ---- */
 
 static void json_cell(const struct pf_prof_cell *c)
@@ -312,7 +355,9 @@ static void print_json(const struct pf_profile *p, const char *path, bool flops,
                ratio(p->after.bytes, p->before.bytes),
                ratio(p->after.act_bytes, p->before.act_bytes));
     }
-    printf("}\n");
+    printf(", \"stored\": [");
+    stored_rows(m, true);
+    printf("]}\n");
 }
 
 /* ---- CSV ---- */
@@ -406,6 +451,8 @@ int pf_cli_info(struct cmd *c, const char *pos)
         print_csv(p, plan_path != NULL);
     else
         print_text(p, path, dataset, flops, plan_path != NULL);
+    if (!json && !csv)
+        stored_rows(m, false);
     rc = 0;
 done:
     pf_profile_free(p);
