@@ -151,7 +151,7 @@ lint:
 	f=$$(grep -rnE '(^|[^_a-z])(printf|puts)\(|fprintf\((stdout|stderr)' src/engine src/learners | grep -vE 'pf_(log|status).c'); [ -z "$$f" ] || { echo "library code prints: $$f"; bad=1; }; \
 	f=$$(find src tests -name '*.[ch]' | xargs wc -l | awk '$$2!="total" && $$1>1500 {print $$2}'); [ -z "$$f" ] || { echo "files over 1500 lines: $$f"; bad=1; }; \
 	exit $$bad
-	@if command -v clang-format >/dev/null; then clang-format --dry-run -Werror $$(find src tests -name '*.[ch]') 2>&1 | head -20; fi; true
+	@if command -v clang-format >/dev/null; then clang-format --dry-run -Werror $$(find src tests -name '*.[ch]'); fi
 
 clean:
 	rm -rf $(BUILD)

@@ -32,14 +32,16 @@ static char cmdline[2048]; /* the command as typed, recorded in model files */
 static struct opt train_opts[] = {
     {"net", OPT_STR, NULL, "netdef YAML to train from scratch (or --init MODEL.h5)", NULL},
     {"init", OPT_STR, NULL, "model file to continue training from", NULL},
-    {"data", OPT_STR, "fmnist", "dataset: fmnist, fmnist:DIR, mnist:DIR, cifar10:DIR, synthetic", NULL},
+    {"data", OPT_STR, "fmnist", "dataset: fmnist, fmnist:DIR, mnist:DIR, cifar10:DIR, synthetic",
+     NULL},
     {"epochs", OPT_FLOAT, "10", "training epochs", NULL},
     {"nb_epochs_rat", OPT_FLOAT, "1", "PocketFlow's scale on epochs and decay boundaries", NULL},
     {"batch", OPT_INT, "128", "mini-batch size", NULL},
     {"optimizer", OPT_STR, "sgd", "sgd (momentum) or adam", NULL},
     {"lr", OPT_FLOAT, "0.1", "lrn_rate_init: lr0 = lr x batch / 128 (adam: lr as given)", NULL},
     {"momentum", OPT_FLOAT, "0.9", "SGD momentum", NULL},
-    {"wd", OPT_FLOAT, "3e-4", "weight decay on conv and dense weights (BN and biases excluded)", NULL},
+    {"wd", OPT_FLOAT, "3e-4", "weight decay on conv and dense weights (BN and biases excluded)",
+     NULL},
     {"schedule", OPT_STR, "piecewise", "piecewise (x0.1 at 50% and 75%), cosine, constant", NULL},
     {"no_augment", OPT_FLAG, NULL, "no pad-4 random crop and flip", NULL},
     {"val", OPT_INT, "5000", "training images kept out for validation (PocketFlow: 5000)", NULL},
@@ -58,13 +60,14 @@ static struct opt eval_opts[] = {
     {NULL, 0, NULL, NULL, NULL},
 };
 
-
 static struct opt bench_opts[] = {
-    {"net", OPT_STR, "convnet_fmnist", "built-in net (assets/nets/NAME.yaml) or a netdef path", NULL},
+    {"net", OPT_STR, "convnet_fmnist", "built-in net (assets/nets/NAME.yaml) or a netdef path",
+     NULL},
     {"batch", OPT_INT, "128", "batch size for training and inference throughput", NULL},
     {"steps", OPT_INT, "50", "timed training steps (median reported)", NULL},
     {"warmup", OPT_INT, "5", "untimed steps first", NULL},
-    {"json", OPT_FLAG, NULL, "print one JSON object (the fields of shared/bench/torch_ref.py)", NULL},
+    {"json", OPT_FLAG, NULL, "print one JSON object (the fields of shared/bench/torch_ref.py)",
+     NULL},
     {"layers", OPT_STR, NULL, "MODEL|NETDEF: per-layer forward times, MACs, GFLOP/s instead", NULL},
     {"plan", OPT_STR, NULL, "with --layers: also time the model shrunk by this plan", NULL},
     {"input", OPT_STR, NULL, "with --layers: input size CxHxW instead of the model's", NULL},
@@ -86,7 +89,10 @@ const char *pf_cli_opt_str(struct cmd *c, const char *name)
     return o->val ? o->val : o->def;
 }
 
-bool pf_cli_opt_set(struct cmd *c, const char *name) { return opt_find(c->opts, name)->val != NULL; }
+bool pf_cli_opt_set(struct cmd *c, const char *name)
+{
+    return opt_find(c->opts, name)->val != NULL;
+}
 
 /* Values were validated by parse_args, so these conversions cannot fail. */
 long pf_cli_opt_int(struct cmd *c, const char *name)
@@ -107,9 +113,11 @@ static void print_help(const struct cmd *c)
     for (const struct opt *o = c->opts; o->name; o++) {
         char left[48];
         snprintf(left, sizeof left, "--%s%s", o->name,
-                 o->type == OPT_FLAG ? "" : o->type == OPT_STR ? " S" : " N");
-        printf("  %-22s %s%s%s%s\n", left, o->help, o->def ? " (default " : "", o->def ? o->def : "",
-               o->def ? ")" : "");
+                 o->type == OPT_FLAG  ? ""
+                 : o->type == OPT_STR ? " S"
+                                      : " N");
+        printf("  %-22s %s%s%s%s\n", left, o->help, o->def ? " (default " : "",
+               o->def ? o->def : "", o->def ? ")" : "");
     }
 }
 
@@ -216,7 +224,8 @@ static int train_progress(const struct pf_train_progress *p, void *user)
     if (t->quiet)
         return 0;
     double eta = p->step ? p->elapsed_s / p->step * (p->total - p->step) : 0.0;
-    fprintf(stderr, "step %6ld/%ld  epoch %5.2f  lr %.4g  loss %.4f  acc %.4f  %6.0f img/s  eta %.0fs\n",
+    fprintf(stderr,
+            "step %6ld/%ld  epoch %5.2f  lr %.4g  loss %.4f  acc %.4f  %6.0f img/s  eta %.0fs\n",
             p->step, p->total, p->epoch, (double)p->lr, (double)p->loss, (double)p->acc,
             p->img_per_s, eta);
     return 0;
@@ -229,7 +238,8 @@ static int cmd_train(struct cmd *c, const char *pos)
     struct pf_dataset *train = NULL, *test = NULL;
     uint32_t *tr_idx = NULL, *val_idx = NULL, n_tr = 0, n_val = 0;
     int rc;
-    const char *net = pf_cli_opt_str(c, "net"), *init = pf_cli_opt_str(c, "init"), *data = pf_cli_opt_str(c, "data");
+    const char *net = pf_cli_opt_str(c, "net"), *init = pf_cli_opt_str(c, "init"),
+               *data = pf_cli_opt_str(c, "data");
     if (!net == !init)
         return PF_ERR(PF_EINVAL, "train: give exactly one of --net NETDEF.yaml or --init MODEL.h5");
     struct pf_train_cfg cfg;
@@ -255,8 +265,8 @@ static int cmd_train(struct cmd *c, const char *pos)
     else if (!strcmp(sched, "constant"))
         cfg.sched.kind = PF_LR_CONSTANT;
     else if (strcmp(sched, "piecewise"))
-        return PF_ERR(PF_EINVAL, "train: --schedule must be piecewise, cosine or constant, got '%s'",
-                      sched);
+        return PF_ERR(PF_EINVAL,
+                      "train: --schedule must be piecewise, cosine or constant, got '%s'", sched);
     if (cfg.batch < 1)
         return PF_ERR(PF_EINVAL, "train: --batch must be at least 1");
     if (cfg.epochs <= 0 || cfg.nb_epochs_rat <= 0)
@@ -333,7 +343,8 @@ static int cmd_eval(struct cmd *c, const char *pos)
     char dataset[64] = "";
     int rc;
     if (!pos)
-        return PF_ERR(PF_EINVAL, "eval: which model? usage: pocketflow eval MODEL.h5 --data fmnist");
+        return PF_ERR(PF_EINVAL,
+                      "eval: which model? usage: pocketflow eval MODEL.h5 --data fmnist");
     if ((rc = pf_model_load(pos, &m, dataset, sizeof dataset)) < 0)
         return rc;
     const char *data = pf_cli_opt_str(c, "data"), *split = pf_cli_opt_str(c, "split");
@@ -349,7 +360,8 @@ static int cmd_eval(struct cmd *c, const char *pos)
     const uint32_t *idx = NULL;
     uint32_t n = 0;
     if (!test) {
-        if ((rc = pf_dataset_split(d, 5000 < d->n ? 5000 : 0, &tr_idx, &n_tr, &val_idx, &n_val)) < 0)
+        if ((rc = pf_dataset_split(d, 5000 < d->n ? 5000 : 0, &tr_idx, &n_tr, &val_idx, &n_val)) <
+            0)
             goto done;
         idx = !strcmp(split, "val") ? val_idx : tr_idx;
         n = !strcmp(split, "val") ? n_val : n_tr;
@@ -401,7 +413,8 @@ static int cmd_bench(struct cmd *c, const char *pos)
         snprintf(path, sizeof path, "%s", net);
     else
         snprintf(path, sizeof path, "assets/nets/%s.yaml", net);
-    int B = (int)pf_cli_opt_int(c, "batch"), steps = (int)pf_cli_opt_int(c, "steps"), warm = (int)pf_cli_opt_int(c, "warmup");
+    int B = (int)pf_cli_opt_int(c, "batch"), steps = (int)pf_cli_opt_int(c, "steps"),
+        warm = (int)pf_cli_opt_int(c, "warmup");
     if (B < 1 || steps < 1)
         return PF_ERR(PF_EINVAL, "bench: --batch and --steps must be at least 1");
     if ((rc = pf_model_from_file(path, &m)) < 0)
@@ -484,8 +497,8 @@ static int cmd_bench(struct cmd *c, const char *pos)
         printf("{\"net\": \"%s\", \"threads\": %ld, \"batch\": %d, \"pocketflow\": \"%s\", "
                "\"device\": \"%s\", \"openblas_coretype\": %s, \"train_img_per_s\": %.2f, "
                "\"infer_img_per_s\": %.2f, \"latency_b1_ms\": %.4f, \"peak_rss_mib\": %.1f}\n",
-               net, pf_cli_opt_int(c, "threads"), B, PF_VERSION, pf_backend()->name, ct, B / t_train,
-               B / t_inf, t_lat * 1e3, ru.ru_maxrss / 1024.0);
+               net, pf_cli_opt_int(c, "threads"), B, PF_VERSION, pf_backend()->name, ct,
+               B / t_train, B / t_inf, t_lat * 1e3, ru.ru_maxrss / 1024.0);
     else
         printf("%s, %ld threads, batch %d, %s backend: training %.1f img/s, inference %.1f img/s, "
                "batch-1 latency %.3f ms, peak RSS %.1f MiB\n",
@@ -526,8 +539,10 @@ static struct cmd cmds[] = {
     {"info", "[MODEL.h5|NETDEF.yaml] ",
      "Per-layer profile: shapes, params, MACs, memory, size; with --plan, before and after.",
      pf_cli_info_opts, pf_cli_info},
-    {"bench", "", "Speed: training and inference images/s, batch-1 latency, peak memory; "
-     "--layers: per layer.", bench_opts, cmd_bench},
+    {"bench", "",
+     "Speed: training and inference images/s, batch-1 latency, peak memory; "
+     "--layers: per layer.",
+     bench_opts, cmd_bench},
     {"sensitivity", "MODEL.h5 ",
      "Accuracy of L1-norm pruning of each channel group at each ratio, no fine-tuning.",
      pf_cli_sensitivity_opts, pf_cli_sensitivity},
@@ -537,13 +552,15 @@ static struct cmd cmds[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: pocketflow [--version] [--help] <command> [options]\n\n"
-               "pocketflow compresses neural networks (PocketFlow's methods, in C).\n"
-               "With no command it opens the workbench on the bundled model (%s).\n\ncommands:\n",
+    fprintf(f,
+            "usage: pocketflow [--version] [--help] <command> [options]\n\n"
+            "pocketflow compresses neural networks (PocketFlow's methods, in C).\n"
+            "With no command it opens the workbench on the bundled model (%s).\n\ncommands:\n",
             PF_DEFAULT_MODEL);
     for (size_t i = 0; i < PF_ARRAY_LEN(cmds); i++)
         fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].summary);
-    fprintf(f, "  %-12s %s\n", "run", "Run a learner (compression method) on a model: see run --help.");
+    fprintf(f, "  %-12s %s\n", "run",
+            "Run a learner (compression method) on a model: see run --help.");
     fprintf(f, "\n'pocketflow <command> --help' lists a command's options.\n");
 }
 
@@ -553,7 +570,8 @@ int main(int argc, char **argv)
         printf("pocketflow %s\n", PF_VERSION);
         return 0;
     }
-    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
+    if (argc > 1 &&
+        (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
         usage(stdout);
         return 0;
     }

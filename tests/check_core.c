@@ -19,7 +19,8 @@ END_TEST
 
 START_TEST(test_cfg_parse_positions)
 {
-    const char *y = "name: net\nlayers:\n  - {name: c1, type: conv2d, filters: 8}\n  - name: p\n    type: maxpool\n";
+    const char *y = "name: net\nlayers:\n  - {name: c1, type: conv2d, filters: 8}\n  - name: p\n   "
+                    " type: maxpool\n";
     struct pf_cfg *c = NULL;
     ck_assert_int_eq(pf_cfg_parse(y, strlen(y), "t.yaml", &c), 0);
     const struct pf_cfg *layers = pf_cfg_get(c, "layers");

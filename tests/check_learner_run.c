@@ -180,12 +180,14 @@ END_TEST
 START_TEST(test_bad_runs)
 {
     struct pf_run *r = NULL;
-    ck_assert_int_eq(pf_run_new(&r, "no-such-learner", "assets/nets/lenet5_fmnist.yaml", "synthetic"),
-                     -PF_EINVAL);
+    ck_assert_int_eq(
+        pf_run_new(&r, "no-such-learner", "assets/nets/lenet5_fmnist.yaml", "synthetic"),
+        -PF_EINVAL);
     ck_assert_ptr_nonnull(strstr(pf_err_msg(), "full-prec"));
     ck_assert_int_lt(pf_run_new(&r, "full-prec", "/nonexistent.h5", "synthetic"), 0);
     ck_assert_ptr_nonnull(strstr(pf_err_msg(), "/nonexistent.h5"));
-    ck_assert_int_lt(pf_run_new(&r, "full-prec", "assets/nets/lenet5_fmnist.yaml", "mnist:/nope"), 0);
+    ck_assert_int_lt(pf_run_new(&r, "full-prec", "assets/nets/lenet5_fmnist.yaml", "mnist:/nope"),
+                     0);
     ck_assert_ptr_null(r);
 }
 END_TEST

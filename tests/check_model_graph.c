@@ -24,7 +24,8 @@ static int build_err(const char *yaml, const char *want)
     int rc = pf_model_from_yaml(yaml, strlen(yaml), "bad.yaml", &m);
     ck_assert_ptr_null(m);
     ck_assert_int_lt(rc, 0);
-    ck_assert_msg(strstr(pf_err_msg(), want) != NULL, "message '%s' lacks '%s'", pf_err_msg(), want);
+    ck_assert_msg(strstr(pf_err_msg(), want) != NULL, "message '%s' lacks '%s'", pf_err_msg(),
+                  want);
     ck_assert_msg(strstr(pf_err_msg(), "bad.yaml") != NULL, "message '%s' lacks the file",
                   pf_err_msg());
     return rc;
@@ -45,25 +46,37 @@ static const char *const residual =
 
 START_TEST(test_bad_netdefs)
 {
-    build_err(HEAD "  - {name: a, type: conv3d, filters: 2, kernel: 3}\n", "unknown layer type 'conv3d'");
+    build_err(HEAD "  - {name: a, type: conv3d, filters: 2, kernel: 3}\n",
+              "unknown layer type 'conv3d'");
     build_err(HEAD "  - {name: a, type: conv2d, filter: 2, kernel: 3}\n", "unknown key 'filter'");
     build_err(HEAD "  - {name: a, type: dense}\n", "units");
     build_err(HEAD "  - {type: dense, units: 3}\n", "missing key 'name'");
     build_err(HEAD "  - {name: a, units: 3}\n", "missing key 'type'");
-    build_err(HEAD "  - {name: a, type: dense, units: 3, inputs: [nope]}\n", "input 'nope' is not a layer");
-    build_err(HEAD "  - {name: a, type: relu, inputs: [b]}\n  - {name: b, type: relu, inputs: [a]}\n"
-                   "  - {name: fc, type: dense, units: 3, inputs: [b]}\n", "cycle");
-    build_err(HEAD "  - {name: a, type: conv2d, filters: 2, kernel: 9}\n  - {name: fc, type: dense, units: 3}\n",
+    build_err(HEAD "  - {name: a, type: dense, units: 3, inputs: [nope]}\n",
+              "input 'nope' is not a layer");
+    build_err(HEAD
+              "  - {name: a, type: relu, inputs: [b]}\n  - {name: b, type: relu, inputs: [a]}\n"
+              "  - {name: fc, type: dense, units: 3, inputs: [b]}\n",
+              "cycle");
+    build_err(HEAD "  - {name: a, type: conv2d, filters: 2, kernel: 9}\n  - {name: fc, type: "
+                   "dense, units: 3}\n",
               "does not fit");
-    build_err(HEAD "  - {name: a, type: conv2d, filters: 2, kernel: 3}\n"
-                   "  - {name: b, type: add, inputs: [a, input]}\n  - {name: fc, type: dense, units: 3}\n",
-              "b");
+    build_err(
+        HEAD
+        "  - {name: a, type: conv2d, filters: 2, kernel: 3}\n"
+        "  - {name: b, type: add, inputs: [a, input]}\n  - {name: fc, type: dense, units: 3}\n",
+        "b");
     build_err(HEAD "  - {name: fc, type: dense, units: 4}\n", "3 class logits");
-    build_err(HEAD "  - {name: a, type: relu}\n  - {name: a, type: dense, units: 3}\n", "duplicate layer name");
-    build_err("name: t\nclasses: 3\nlayers:\n  - {name: fc, type: dense, units: 3}\n", "missing key 'input'");
-    build_err("name: t\ninput: [1, 2]\nclasses: 3\nlayers:\n  - {name: fc, type: dense, units: 3}\n", "input must be [C, H, W]");
+    build_err(HEAD "  - {name: a, type: relu}\n  - {name: a, type: dense, units: 3}\n",
+              "duplicate layer name");
+    build_err("name: t\nclasses: 3\nlayers:\n  - {name: fc, type: dense, units: 3}\n",
+              "missing key 'input'");
+    build_err(
+        "name: t\ninput: [1, 2]\nclasses: 3\nlayers:\n  - {name: fc, type: dense, units: 3}\n",
+        "input must be [C, H, W]");
     build_err("name: t\ninput: [1, 2, 2]\nclasses: 3\nlayer: []\n", "unknown key 'layer'");
-    build_err(HEAD "  - {name: a, type: relu}\n  - {name: fc, type: dense, units: 3, inputs: [input]}\n",
+    build_err(HEAD
+              "  - {name: a, type: relu}\n  - {name: fc, type: dense, units: 3, inputs: [input]}\n",
               "never used");
 }
 END_TEST

@@ -178,8 +178,8 @@ int pf_cli_run(int argc, char **argv)
         size_t kl = eq ? (size_t)(eq - s - 2) : strlen(s + 2);
         char key[96];
         snprintf(key, sizeof key, "%.*s", (int)(kl < sizeof key ? kl : sizeof key - 1), s + 2);
-        static const char *const own[] = {"model", "data", "learner", "preset", "out", "runs",
-                                          "device", "threads"};
+        static const char *const own[] = {"model", "data", "learner", "preset",
+                                          "out",   "runs", "device",  "threads"};
         bool mine = false;
         for (size_t k = 0; k < PF_ARRAY_LEN(own); k++)
             mine |= !strcmp(key, own[k]);
@@ -194,8 +194,10 @@ int pf_cli_run(int argc, char **argv)
         char where[128];
         snprintf(where, sizeof where, "--%s", key);
         if (!pf_opts_find(&r->opts, key, NULL)) {
-            rc = PF_ERR(PF_EINVAL, "run: unknown option --%s for learner %s (see pocketflow run "
-                        "--help --learner=%s)", key, r->learner->name, r->learner->name);
+            rc = PF_ERR(PF_EINVAL,
+                        "run: unknown option --%s for learner %s (see pocketflow run "
+                        "--help --learner=%s)",
+                        key, r->learner->name, r->learner->name);
             goto done;
         }
         if (!v) {

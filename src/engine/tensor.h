@@ -37,6 +37,9 @@ int pf_tensor_copy(struct pf_tensor *dst, const struct pf_tensor *src);
 /* "32x1x5x5" into buf. */
 const char *pf_tensor_shape_str(const struct pf_tensor *t, char *buf, size_t n);
 
-static inline float *pf_tensor_f32(const struct pf_tensor *t) { return (float *)t->data; }
+static inline float *pf_tensor_f32(const struct pf_tensor *t)
+{
+    return (float *)t->data;
+}
 
 #endif

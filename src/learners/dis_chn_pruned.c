@@ -74,9 +74,9 @@ static const struct pf_opt_spec dcp_opts[] = {
 };
 
 struct dcp_head {
-    int tap;        /* layer whose output feeds the head; n_layers - 1 = the network's loss */
-    int C, HW;      /* the tap's channels and positions when the head was trained */
-    float *W, *b;   /* classes x C, classes */
+    int tap;      /* layer whose output feeds the head; n_layers - 1 = the network's loss */
+    int C, HW;    /* the tap's channels and positions when the head was trained */
+    float *W, *b; /* classes x C, classes */
     float *mW, *vW, *mb, *vb; /* Adam moments */
 };
 
@@ -84,7 +84,7 @@ struct dcp {
     struct pf_run *r;
     int *convs, n_conv; /* conv2d layers in model order */
     int per_block, n_blocks;
-    int block;          /* block whose head is trained (-1: none yet) */
+    int block; /* block whose head is trained (-1: none yet) */
     struct dcp_head h;
     int batch;
     float *x, *feat, *dz, *wsave;
@@ -446,8 +446,7 @@ static int dcp_select(struct pf_chanprune *cp, struct pf_cp_stats *s, int n_keep
     if ((rc = pf_model_set_batch(cp->full, d->batch)) < 0 ||
         (rc = pf_model_set_batch(m, d->batch)) < 0)
         return rc;
-    if (b != d->block ||
-        (d->h.tap != m->n_layers - 1 && m->layers[d->h.tap].out.c != d->h.C))
+    if (b != d->block || (d->h.tap != m->n_layers - 1 && m->layers[d->h.tap].out.c != d->h.C))
         if ((rc = head_train(d, m, b, cp->step)) < 0)
             return rc;
     double *score = pf_malloc((size_t)s->C * sizeof *score);
@@ -477,10 +476,9 @@ static int dcp_select(struct pf_chanprune *cp, struct pf_cp_stats *s, int n_keep
     free(score);
     if (rc < 0)
         return rc;
-    pf_run_log(d->r, "%s: greedy selection (block %d, %s) kept %d of %d channels",
-               m->layers[q].name, b,
-               d->h.tap == m->n_layers - 1 ? "network loss" : m->layers[d->h.tap].name, n_keep,
-               s->C);
+    pf_run_log(
+        d->r, "%s: greedy selection (block %d, %s) kept %d of %d channels", m->layers[q].name, b,
+        d->h.tap == m->n_layers - 1 ? "network loss" : m->layers[d->h.tap].name, n_keep, s->C);
     return 0;
 }
 
@@ -510,8 +508,10 @@ static int dcp_train(struct pf_run *r)
         if (kind_is(&m->layers[i], "conv2d"))
             d.convs[d.n_conv++] = i;
     if (d.n_conv < 2) {
-        rc = PF_ERR(PF_EINVAL, "dis-chn-pruned: %s has %d conv2d layers; the first is never "
-                               "pruned, so there is nothing to prune", m->name, d.n_conv);
+        rc = PF_ERR(PF_EINVAL,
+                    "dis-chn-pruned: %s has %d conv2d layers; the first is never "
+                    "pruned, so there is nothing to prune",
+                    m->name, d.n_conv);
         goto out;
     }
     d.n_blocks = (int)pf_opts_int(o, "dcp_nb_stages") + 1;
@@ -525,7 +525,8 @@ static int dcp_train(struct pf_run *r)
         .skip_last = false,
         .round_to = 1,
         .nb_smpls = (int)pf_opts_int(o, "dcp_nb_smpls"),
-        .sample = {.nb_smpls = (int)pf_opts_int(o, "dcp_nb_smpls"), .crops = DCP_CROPS,
+        .sample = {.nb_smpls = (int)pf_opts_int(o, "dcp_nb_smpls"),
+                   .crops = DCP_CROPS,
                    .lasso_rows = 0.0},
         .lstsq = {.adam = false, .ridge = DCP_RIDGE, .refit = true},
         .select = dcp_select,

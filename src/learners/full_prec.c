@@ -7,7 +7,10 @@ static const struct pf_opt_spec full_prec_opts[] = {
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
-static int full_prec_train(struct pf_run *r) { return pf_run_finetune(r, "full-prec training"); }
+static int full_prec_train(struct pf_run *r)
+{
+    return pf_run_finetune(r, "full-prec training");
+}
 
 const struct pf_learner_ops pf_learner_full_prec = {
     .name = "full-prec",

@@ -32,12 +32,12 @@ enum pf_opt_type { PF_OPT_INT, PF_OPT_FLOAT, PF_OPT_BOOL, PF_OPT_STR, PF_OPT_ENU
  * min and max; enums: the choices, '|'-separated) and a one-line help. A table ends with a row
  * whose key is NULL. */
 struct pf_opt_spec {
-    const char *key;      /* PocketFlow's flag name, e.g. "cpr_prune_ratio" */
+    const char *key; /* PocketFlow's flag name, e.g. "cpr_prune_ratio" */
     enum pf_opt_type type;
-    const char *def;      /* default, as it would be typed */
-    double min, max;      /* PF_OPT_INT / PF_OPT_FLOAT: allowed range, inclusive */
-    const char *choices;  /* PF_OPT_ENUM: "uniform|list|auto" */
-    const char *help;     /* one line, shown by --help, the TUI form and the help screen */
+    const char *def;     /* default, as it would be typed */
+    double min, max;     /* PF_OPT_INT / PF_OPT_FLOAT: allowed range, inclusive */
+    const char *choices; /* PF_OPT_ENUM: "uniform|list|auto" */
+    const char *help;    /* one line, shown by --help, the TUI form and the help screen */
 };
 
 /* Values for one or more option tables (the run's common table and the learner's own). */
@@ -45,8 +45,8 @@ struct pf_opt_spec {
 struct pf_opts {
     const struct pf_opt_spec *tables[PF_OPTS_MAX_TABLES];
     int n_tables;
-    char **vals;          /* one string per row of each table in order; NULL = default */
-    int n;                /* total rows */
+    char **vals; /* one string per row of each table in order; NULL = default */
+    int n;       /* total rows */
 };
 
 /* Sets up values for the given NULL-terminated list of tables (all defaults).
@@ -115,29 +115,29 @@ struct pf_plan;
 struct pf_run {
     int id;
     const struct pf_learner_ops *learner;
-    struct pf_opts opts;               /* common options + the learner's */
-    struct pf_model *model;            /* transformed in place; owned by the run */
-    struct pf_dataset *train, *test;   /* owned by the run */
-    uint32_t *train_idx, *val_idx;     /* PocketFlow's split: val = first nb_smpls_val images */
+    struct pf_opts opts;             /* common options + the learner's */
+    struct pf_model *model;          /* transformed in place; owned by the run */
+    struct pf_dataset *train, *test; /* owned by the run */
+    uint32_t *train_idx, *val_idx;   /* PocketFlow's split: val = first nb_smpls_val images */
     uint32_t n_train, n_val;
-    char model_path[1024];             /* where the starting model came from */
-    char data_spec[256];               /* dataset spec as given */
-    char dir[900];                     /* run directory (runs/<stamp>-<learner>), "" = none */
-    char out_path[1024];               /* where the result model is written ("" = dir/model.h5) */
-    FILE *metrics;                     /* dir/metrics.csv: step,name,value */
-    FILE *log;                         /* dir/log.txt */
-    atomic_int stop;                   /* set by pf_run_cancel; learners poll pf_run_stopped */
-    _Atomic int status;                /* enum pf_run_status */
-    struct pf_event_queue *queue;      /* optional: events also go here (the TUI) */
+    char model_path[1024];        /* where the starting model came from */
+    char data_spec[256];          /* dataset spec as given */
+    char dir[900];                /* run directory (runs/<stamp>-<learner>), "" = none */
+    char out_path[1024];          /* where the result model is written ("" = dir/model.h5) */
+    FILE *metrics;                /* dir/metrics.csv: step,name,value */
+    FILE *log;                    /* dir/log.txt */
+    atomic_int stop;              /* set by pf_run_cancel; learners poll pf_run_stopped */
+    _Atomic int status;           /* enum pf_run_status */
+    struct pf_event_queue *queue; /* optional: events also go here (the TUI) */
     void (*on_event)(const struct pf_event *e, void *user); /* optional: the CLI logger */
     void *user;
     pthread_t thread;
     bool thread_started;
-    struct pf_plan *plan;              /* per-layer targets from the `plan` option (a plan
-                                        * file, model/plan.h), loaded by pf_run_exec; NULL =
-                                        * none: learners use their uniform options. Owned. */
-    double final_accuracy;             /* test accuracy of the result, after the run */
-    long last_step;                    /* step of the latest metric (for the final ones) */
+    struct pf_plan *plan;  /* per-layer targets from the `plan` option (a plan
+                            * file, model/plan.h), loaded by pf_run_exec; NULL =
+                            * none: learners use their uniform options. Owned. */
+    double final_accuracy; /* test accuracy of the result, after the run */
+    long last_step;        /* step of the latest metric (for the final ones) */
 };
 
 /* The options every run has (nb_epochs_rat, lrn_rate_init, batch_size, ...). */
@@ -146,8 +146,7 @@ extern const struct pf_opt_spec pf_run_common_opts[];
 /* Creates a run of learner `name` on the model file (or netdef) at model_path and dataset spec
  * data: loads both, sets up options (defaults). Apply options with pf_opts_set before
  * pf_run_exec/pf_run_start. Caller frees with pf_run_free. */
-int pf_run_new(struct pf_run **out, const char *learner, const char *model_path,
-               const char *data);
+int pf_run_new(struct pf_run **out, const char *learner, const char *model_path, const char *data);
 void pf_run_free(struct pf_run *r);
 
 /* Creates runs_root/<YYYYmmdd-HHMMSS>-<learner>/ with manifest.yaml, metrics.csv, log.txt.
@@ -164,7 +163,10 @@ int pf_run_start(struct pf_run *r);
 int pf_run_join(struct pf_run *r);
 /* Asks a running learner to stop at its next step (thread-safe). */
 void pf_run_cancel(struct pf_run *r);
-static inline bool pf_run_stopped(const struct pf_run *r) { return atomic_load(&r->stop) != 0; }
+static inline bool pf_run_stopped(const struct pf_run *r)
+{
+    return atomic_load(&r->stop) != 0;
+}
 
 /* Reports an event (thread-safe for one producer): metrics.csv / log.txt, the queue, the
  * callback. Helpers for the common kinds: */
@@ -204,10 +206,10 @@ void pf_preset_free(struct pf_preset *p);
 /* ---- learners ---- */
 
 struct pf_learner_ops {
-    const char *name;                /* PocketFlow's --learner value */
-    const char *summary;             /* one line for pickers and --help */
-    const char *prefix;              /* its option prefix ("cpr_"), "" if none */
-    const struct pf_opt_spec *opts;  /* its option table (may be an empty table) */
+    const char *name;               /* PocketFlow's --learner value */
+    const char *summary;            /* one line for pickers and --help */
+    const char *prefix;             /* its option prefix ("cpr_"), "" if none */
+    const struct pf_opt_spec *opts; /* its option table (may be an empty table) */
     /* Transforms r->model; polls pf_run_stopped; reports through pf_run_emit. */
     int (*train)(struct pf_run *r);
 };

@@ -9,9 +9,9 @@
 #include "engine/layers/layer.h"
 
 /* Tolerances, named once. */
-#define PF_TOL_FWD_ATOL 1e-4f  /* float32 forward vs fixture / oracle */
+#define PF_TOL_FWD_ATOL 1e-4f /* float32 forward vs fixture / oracle */
 #define PF_TOL_FWD_RTOL 1e-4f
-#define PF_TOL_GRAD 2e-2       /* finite-difference relative error (float32, eps 1e-2..1e-3) */
+#define PF_TOL_GRAD     2e-2 /* finite-difference relative error (float32, eps 1e-2..1e-3) */
 
 /* Asserts |a[i] - b[i]| <= atol + rtol * |b[i]| for all i; on failure prints the first 5
  * mismatches and the max difference, then fails the test with `label`. */

@@ -15,12 +15,12 @@
  * NULL, y (N, K, OH, OW). Padding may be asymmetric (TensorFlow SAME puts the odd pixel at the
  * bottom/right): OH = (H + pad_t + pad_b - R) / stride_h + 1, likewise OW. */
 struct pf_conv_desc {
-    int N, C, H, W;       /* input */
-    int K, R, S;          /* output channels, kernel height, width */
+    int N, C, H, W; /* input */
+    int K, R, S;    /* output channels, kernel height, width */
     int stride_h, stride_w;
     int pad_t, pad_b, pad_l, pad_r;
-    int groups;           /* C and K divisible by groups; depthwise: groups = C */
-    int OH, OW;           /* output size (derived, filled by pf_conv_desc_finish) */
+    int groups; /* C and K divisible by groups; depthwise: groups = C */
+    int OH, OW; /* output size (derived, filled by pf_conv_desc_finish) */
 };
 
 /* Computes OH and OW; returns 0 or -PF_ESHAPE when the kernel does not fit. */
@@ -79,16 +79,16 @@ const struct pf_backend_ops *pf_backend_get(const char *name);
 
 /* ---- dispatch: what layers and learners call ----
  * Each calls the selected backend's entry, or cpu_ref's when that entry is NULL. */
-void pf_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
-              int lda, const float *B, int ldb, float beta, float *C, int ldc);
+void pf_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc);
 int pf_conv2d_forward(const struct pf_conv_desc *d, void **state, const float *x, const float *w,
                       const float *b, float *y);
 int pf_conv2d_backward_data(const struct pf_conv_desc *d, void **state, const float *dy,
                             const float *w, float *dx);
 int pf_conv2d_backward_weights(const struct pf_conv_desc *d, void **state, const float *x,
                                const float *dy, float *dw, float *db);
-int pf_conv2d_u8s8s32(const struct pf_conv_desc *d, void **state, const uint8_t *x,
-                      int32_t x_zp, const int8_t *w, int32_t *acc);
+int pf_conv2d_u8s8s32(const struct pf_conv_desc *d, void **state, const uint8_t *x, int32_t x_zp,
+                      const int8_t *w, int32_t *acc);
 int pf_gemm_u8s8s32(int M, int N, int K, const uint8_t *A, int32_t a_zp, const int8_t *B,
                     int32_t *C);
 /* Frees a conv state slot filled by the current backend and sets *state to NULL. */

@@ -6,11 +6,13 @@
 
 #include "engine/backend/backend.h"
 
-static void ref_set_threads(int n) { (void)n; }
+static void ref_set_threads(int n)
+{
+    (void)n;
+}
 
-static void ref_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
-                      const float *A, int lda, const float *B, int ldb, float beta, float *C,
-                      int ldc)
+static void ref_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+                      int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
     for (int i = 0; i < M; i++) {
         for (int j = 0; j < N; j++) {
@@ -40,8 +42,8 @@ static inline size_t wi(const struct pf_conv_desc *d, int k, int c, int r, int s
     return (((size_t)k * (d->C / d->groups) + c) * d->R + r) * d->S + s;
 }
 
-static int ref_conv_fwd(const struct pf_conv_desc *d, void **state, const float *x,
-                        const float *w, const float *b, float *y)
+static int ref_conv_fwd(const struct pf_conv_desc *d, void **state, const float *x, const float *w,
+                        const float *b, float *y)
 {
     (void)state;
     int cg = d->C / d->groups, kg = d->K / d->groups;
@@ -126,7 +128,8 @@ static int ref_conv_bwd_weights(const struct pf_conv_desc *d, void **state, cons
                                 int ww = ow * d->stride_w - d->pad_l + q;
                                 if (ww < 0 || ww >= d->W)
                                     continue;
-                                s += (double)dy[yi(d, n, k, oh, ow)] * x[xi(d, n, g * cg + c, h, ww)];
+                                s += (double)dy[yi(d, n, k, oh, ow)] *
+                                     x[xi(d, n, g * cg + c, h, ww)];
                             }
                         }
                     dw[wi(d, k, c, r, q)] = (float)s;
@@ -135,7 +138,10 @@ static int ref_conv_bwd_weights(const struct pf_conv_desc *d, void **state, cons
     return 0;
 }
 
-static void ref_conv_state_free(void *state) { (void)state; }
+static void ref_conv_state_free(void *state)
+{
+    (void)state;
+}
 
 /* ---- integer inference ---- */
 

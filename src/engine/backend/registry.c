@@ -12,7 +12,10 @@ static const struct pf_backend_ops *const backends[] = {
 
 static const struct pf_backend_ops *current = &pf_backend_cpu;
 
-const struct pf_backend_ops *pf_backend(void) { return current; }
+const struct pf_backend_ops *pf_backend(void)
+{
+    return current;
+}
 
 const struct pf_backend_ops *pf_backend_get(const char *name)
 {
@@ -37,10 +40,10 @@ int pf_backend_select(const char *name)
 
 int pf_conv_desc_finish(struct pf_conv_desc *d)
 {
-    if (d->N < 1 || d->C < 1 || d->K < 1 || d->groups < 1 || d->C % d->groups ||
-        d->K % d->groups || d->stride_h < 1 || d->stride_w < 1 || d->R < 1 || d->S < 1)
-        return PF_ERR(PF_ESHAPE, "bad convolution: C %d, K %d, groups %d, kernel %dx%d", d->C,
-                      d->K, d->groups, d->R, d->S);
+    if (d->N < 1 || d->C < 1 || d->K < 1 || d->groups < 1 || d->C % d->groups || d->K % d->groups ||
+        d->stride_h < 1 || d->stride_w < 1 || d->R < 1 || d->S < 1)
+        return PF_ERR(PF_ESHAPE, "bad convolution: C %d, K %d, groups %d, kernel %dx%d", d->C, d->K,
+                      d->groups, d->R, d->S);
     int hh = d->H + d->pad_t + d->pad_b - d->R, ww = d->W + d->pad_l + d->pad_r - d->S;
     if (hh < 0 || ww < 0)
         return PF_ERR(PF_ESHAPE, "convolution kernel %dx%d does not fit input %dx%d", d->R, d->S,
@@ -52,8 +55,8 @@ int pf_conv_desc_finish(struct pf_conv_desc *d)
 
 /* ---- dispatch ---- */
 
-void pf_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
-              int lda, const float *B, int ldb, float beta, float *C, int ldc)
+void pf_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc)
 {
     (current->sgemm ? current->sgemm : pf_backend_cpu_ref.sgemm)(trans_a, trans_b, M, N, K, alpha,
                                                                  A, lda, B, ldb, beta, C, ldc);
@@ -83,8 +86,8 @@ int pf_conv2d_backward_weights(const struct pf_conv_desc *d, void **state, const
     return pf_backend_cpu_ref.conv2d_backward_weights(d, state, x, dy, dw, db);
 }
 
-int pf_conv2d_u8s8s32(const struct pf_conv_desc *d, void **state, const uint8_t *x,
-                      int32_t x_zp, const int8_t *w, int32_t *acc)
+int pf_conv2d_u8s8s32(const struct pf_conv_desc *d, void **state, const uint8_t *x, int32_t x_zp,
+                      const int8_t *w, int32_t *acc)
 {
     if (current->conv2d_u8s8s32)
         return current->conv2d_u8s8s32(d, state, x, x_zp, w, acc);

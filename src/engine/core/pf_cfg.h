@@ -13,13 +13,13 @@ enum pf_cfg_kind { PF_CFG_SCALAR, PF_CFG_SEQ, PF_CFG_MAP };
 
 struct pf_cfg {
     enum pf_cfg_kind kind;
-    char *str;              /* scalar text (NULL for seq/map) */
-    char *key;              /* key under which this node sits in a map, else NULL */
-    struct pf_cfg **items;  /* children: seq items or map values (with ->key) */
-    size_t n;               /* number of children */
-    int line, col;          /* 1-based position in the source */
-    const char *file;       /* source name, shared by the whole tree (owned by the root) */
-    char *file_own;         /* root only: the owned copy of the file name */
+    char *str;             /* scalar text (NULL for seq/map) */
+    char *key;             /* key under which this node sits in a map, else NULL */
+    struct pf_cfg **items; /* children: seq items or map values (with ->key) */
+    size_t n;              /* number of children */
+    int line, col;         /* 1-based position in the source */
+    const char *file;      /* source name, shared by the whole tree (owned by the root) */
+    char *file_own;        /* root only: the owned copy of the file name */
 };
 
 /* Parses YAML text (len bytes); name is used in messages. On success *out is the root (an empty

@@ -16,7 +16,10 @@ void pf_log_set_sink(pf_log_fn fn, void *user)
     sink_user = user;
 }
 
-void pf_log_set_level(enum pf_log_level level) { min_level = level; }
+void pf_log_set_level(enum pf_log_level level)
+{
+    min_level = level;
+}
 
 void pf_log(enum pf_log_level level, const char *fmt, ...)
 {

@@ -11,7 +11,10 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 void pf_rng_seed(struct pf_rng *r, uint64_t seed)
 {
@@ -43,7 +46,10 @@ uint32_t pf_rng_below(struct pf_rng *r, uint32_t n)
     }
 }
 
-float pf_rng_uniform(struct pf_rng *r) { return (float)(pf_rng_u64(r) >> 40) * 0x1.0p-24f; }
+float pf_rng_uniform(struct pf_rng *r)
+{
+    return (float)(pf_rng_u64(r) >> 40) * 0x1.0p-24f;
+}
 
 float pf_rng_normal(struct pf_rng *r)
 {

@@ -24,7 +24,10 @@ int pf_err_set_at(const char *file, int line, int code, const char *fmt, ...)
     return -code;
 }
 
-const char *pf_err_msg(void) { return err_buf; }
+const char *pf_err_msg(void)
+{
+    return err_buf;
+}
 
 const char *pf_err_user_msg(void)
 {
@@ -38,7 +41,10 @@ const char *pf_err_user_msg(void)
     return p[0] == ':' && p[1] == ' ' ? p + 2 : err_buf;
 }
 
-int pf_err_code(void) { return err_code; }
+int pf_err_code(void)
+{
+    return err_code;
+}
 
 void pf_err_restore(int code, const char *msg)
 {
@@ -55,17 +61,25 @@ void pf_err_clear(void)
 const char *pf_status_str(int code)
 {
     static const char *const names[] = {
-        [PF_OK] = "ok", [PF_ENOMEM] = "out of memory", [PF_EIO] = "i/o error",
-        [PF_EPARSE] = "parse error", [PF_EINVAL] = "invalid argument",
-        [PF_ESHAPE] = "shape mismatch", [PF_EUNSUPPORTED] = "unsupported",
-        [PF_EDEVICE] = "device error", [PF_ECANCELLED] = "cancelled",
+        [PF_OK] = "ok",
+        [PF_ENOMEM] = "out of memory",
+        [PF_EIO] = "i/o error",
+        [PF_EPARSE] = "parse error",
+        [PF_EINVAL] = "invalid argument",
+        [PF_ESHAPE] = "shape mismatch",
+        [PF_EUNSUPPORTED] = "unsupported",
+        [PF_EDEVICE] = "device error",
+        [PF_ECANCELLED] = "cancelled",
     };
     if (code < 0)
         code = -code;
     return (size_t)code < PF_ARRAY_LEN(names) && names[code] ? names[code] : "unknown error";
 }
 
-void pf_set_abort_hook(pf_abort_fn fn) { abort_hook = fn; }
+void pf_set_abort_hook(pf_abort_fn fn)
+{
+    abort_hook = fn;
+}
 
 void pf_assert_fail(const char *expr, const char *file, int line)
 {

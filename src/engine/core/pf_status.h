@@ -43,7 +43,7 @@ const char *pf_status_str(int code);
 typedef void (*pf_abort_fn)(const char *msg);
 void pf_set_abort_hook(pf_abort_fn fn);
 void pf_assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
-#define PF_ASSERT(x) ((x) ? (void)0 : pf_assert_fail(#x, __FILE__, __LINE__))
+#define PF_ASSERT(x)    ((x) ? (void)0 : pf_assert_fail(#x, __FILE__, __LINE__))
 #define PF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -167,8 +167,8 @@ int pf_layer_create(struct pf_layer *l, const struct pf_cfg *row, const struct p
             size_t used = strlen(list);
             for (size_t j = 0; ops->keys && ops->keys[j] && used < sizeof list - 24; j++)
                 used += (size_t)snprintf(list + used, sizeof list - used, ", %s", ops->keys[j]);
-            return pf_cfg_err(row->items[i], "%s: unknown key '%s' for type %s (allowed: %s)",
-                              name, k, type, list);
+            return pf_cfg_err(row->items[i], "%s: unknown key '%s' for type %s (allowed: %s)", name,
+                              k, type, list);
         }
     }
     int min_in = ops->min_inputs ? ops->min_inputs : 1;

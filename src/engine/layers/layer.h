@@ -28,27 +28,30 @@
 
 #define PF_LAYER_MAX_INPUTS 8
 #define PF_LAYER_MAX_PARAMS 4
-#define PF_NAME_MAX 64
+#define PF_NAME_MAX         64
 
 struct pf_shape {
     int c, h, w; /* per-sample shape; a flat vector is (c, 1, 1) */
 };
 
-static inline size_t pf_shape_numel(struct pf_shape s) { return (size_t)s.c * s.h * s.w; }
+static inline size_t pf_shape_numel(struct pf_shape s)
+{
+    return (size_t)s.c * s.h * s.w;
+}
 
 enum pf_act { PF_ACT_NONE, PF_ACT_RELU, PF_ACT_RELU6 };
 
 /* What learners see of a layer's weights, layer-agnostic. */
 struct pf_param {
-    char name[16];          /* "weight", "bias", "gamma", "beta", "running_mean", "running_var" */
-    struct pf_tensor w;     /* the values (owned by the layer) */
-    struct pf_tensor g;     /* gradient, same shape; empty for buffers (running stats) */
-    uint8_t *mask;          /* optional sparsity mask, numel(w) bytes, 1 = kept; NULL = dense */
+    char name[16];            /* "weight", "bias", "gamma", "beta", "running_mean", "running_var" */
+    struct pf_tensor w;       /* the values (owned by the layer) */
+    struct pf_tensor g;       /* gradient, same shape; empty for buffers (running stats) */
+    uint8_t *mask;            /* optional sparsity mask, numel(w) bytes, 1 = kept; NULL = dense */
     struct pf_qtensor *quant; /* optional stored quantized form (owned): w holds its decoded
                                * values; model files store it instead of w. NULL = float */
-    bool trainable;         /* false: a buffer updated by forward, not by the optimizer */
-    bool decay;             /* weight decay applies (conv and dense weights; not BN, not bias) */
-    int out_axis, in_axis;  /* axes of w holding output / input channels; -1 if none */
+    bool trainable;           /* false: a buffer updated by forward, not by the optimizer */
+    bool decay;               /* weight decay applies (conv and dense weights; not BN, not bias) */
+    int out_axis, in_axis;    /* axes of w holding output / input channels; -1 if none */
 };
 
 struct pf_count {
@@ -70,13 +73,13 @@ struct pf_layer {
     enum pf_act act;                         /* fused activation, for kinds that take `act:` */
     struct pf_param params[PF_LAYER_MAX_PARAMS];
     int n_params;
-    void *priv;                              /* ops->priv_size bytes, zeroed; the kind's own state */
+    void *priv; /* ops->priv_size bytes, zeroed; the kind's own state */
 };
 
 struct pf_layer_ops {
-    const char *name;         /* YAML `type:` value, unique */
-    const char *const *keys;  /* YAML keys this kind accepts besides name/type/inputs; NULL-ended */
-    size_t priv_size;         /* bytes of layer-private state, zeroed by the framework */
+    const char *name;        /* YAML `type:` value, unique */
+    const char *const *keys; /* YAML keys this kind accepts besides name/type/inputs; NULL-ended */
+    size_t priv_size;        /* bytes of layer-private state, zeroed by the framework */
     int min_inputs, max_inputs; /* 0 means 1 */
 
     int (*init)(struct pf_layer *l, const struct pf_cfg *cfg);
@@ -184,8 +187,8 @@ const char *pf_act_name(enum pf_act act);
  * input size h x w; SAME follows TensorFlow (out = ceil(in / stride), odd pixel bottom/right). */
 struct pf_window {
     int kh, kw, sh, sw;
-    int pad_mode;                  /* 0 valid, 1 same, 2 explicit */
-    int ph, pw;                    /* explicit symmetric padding */
+    int pad_mode;                   /* 0 valid, 1 same, 2 explicit */
+    int ph, pw;                     /* explicit symmetric padding */
     int pad_t, pad_b, pad_l, pad_r; /* resolved */
     int oh, ow;                     /* resolved output size */
 };

@@ -124,7 +124,7 @@ static int resolve_inputs(const struct pf_cfg *rows, size_t i, int *idx, int *n_
 int pf_model_from_cfg(const struct pf_cfg *nd, struct pf_model **out)
 {
     struct pf_model *m = NULL;
-    int (*ins)[PF_LAYER_MAX_INPUTS] = NULL;
+    int(*ins)[PF_LAYER_MAX_INPUTS] = NULL;
     int *n_ins = NULL, *order = NULL, *pos = NULL, *indeg = NULL;
     int rc;
 
@@ -317,8 +317,8 @@ int pf_model_to_yaml(const struct pf_model *m, char **out)
         /* one row into `row` (names are < 64 characters, at most 8 inputs: it fits), then
          * appended with the buffer grown first */
         const struct pf_layer *l = &m->layers[i];
-        int r = pf_layer_yaml_add(row, sizeof row, 0, "  - {name: %s, type: %s", l->name,
-                                  l->ops->name);
+        int r =
+            pf_layer_yaml_add(row, sizeof row, 0, "  - {name: %s, type: %s", l->name, l->ops->name);
         if (!(l->n_in == 1 && l->in_idx[0] == i - 1)) {
             for (int k = 0; k < l->n_in; k++)
                 r = pf_layer_yaml_add(row, sizeof row, r, "%s%s", k ? ", " : ", inputs: [",

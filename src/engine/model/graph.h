@@ -15,21 +15,21 @@
 
 struct pf_model {
     char name[PF_NAME_MAX];
-    struct pf_shape input;    /* per-sample input shape (C, H, W) */
+    struct pf_shape input; /* per-sample input shape (C, H, W) */
     int classes;
-    struct pf_layer *layers;  /* n_layers, topological order */
+    struct pf_layer *layers; /* n_layers, topological order */
     int n_layers;
-    int batch;                /* activations are allocated for up to this many samples */
-    float **y, **dy;          /* per layer: output and output gradient, (batch, out) each */
-    int *n_consumers;         /* per layer: how many layers read its output */
-    float *scratch;           /* fan-out gradient buffer: max layer output size x batch */
+    int batch;        /* activations are allocated for up to this many samples */
+    float **y, **dy;  /* per layer: output and output gradient, (batch, out) each */
+    int *n_consumers; /* per layer: how many layers read its output */
+    float *scratch;   /* fan-out gradient buffer: max layer output size x batch */
     size_t scratch_len;
     /* Optional activation fake-quantization (qtensor.h), NULL = none: n_layers + 1 entries,
      * [i] for layer i's output, [n_layers] for the network input. Forward applies entry i to
      * y[i] right after layer i (and the input entry to a copy of x, xq); backward treats it as
      * the identity (straight-through estimator). Owned; set up by pf_model_actq_enable. */
     struct pf_actq *actq;
-    float *xq;                /* (batch, input): the quantized network input, with actq only */
+    float *xq; /* (batch, input): the quantized network input, with actq only */
 };
 
 /* Builds a model from a parsed netdef. Every key is validated; errors name the file, line and
@@ -44,8 +44,8 @@ void pf_model_free(struct pf_model *m);
 /* The netdef YAML of the model as it is now (real channel counts). Caller frees *out. */
 int pf_model_to_yaml(const struct pf_model *m, char **out);
 
-/* PyTorch's default init for conv and dense weights (U(+-1/sqrt(fan_in))), zero biases, BN gamma 1 and
- * beta 0, running var 1. Deterministic for a seed. */
+/* PyTorch's default init for conv and dense weights (U(+-1/sqrt(fan_in))), zero biases, BN gamma 1
+ * and beta 0, running var 1. Deterministic for a seed. */
 void pf_model_init_params(struct pf_model *m, unsigned long long seed);
 
 /* A deep copy: same netdef, same parameter values (masks too), its own activations. */

@@ -12,17 +12,17 @@ enum pf_optim_kind { PF_OPTIM_SGD, PF_OPTIM_ADAM };
 
 struct pf_optim_cfg {
     enum pf_optim_kind kind;
-    double momentum;      /* SGD (PocketFlow: 0.9) */
-    double weight_decay;  /* L2 coefficient */
+    double momentum;          /* SGD (PocketFlow: 0.9) */
+    double weight_decay;      /* L2 coefficient */
     double beta1, beta2, eps; /* Adam (0.9, 0.999, 1e-8) */
 };
 
 struct pf_optim {
     struct pf_optim_cfg cfg;
-    long t;               /* steps taken (Adam bias correction) */
-    int n;                /* number of trainable params */
-    struct pf_param **p;  /* borrowed from the model: the model must outlive the optimizer */
-    float **m1, **m2;     /* momentum / Adam first and second moments, one per param */
+    long t;              /* steps taken (Adam bias correction) */
+    int n;               /* number of trainable params */
+    struct pf_param **p; /* borrowed from the model: the model must outlive the optimizer */
+    float **m1, **m2;    /* momentum / Adam first and second moments, one per param */
 };
 
 /* Sets up state for every trainable param of m (zeroed). Free with pf_optim_deinit. */

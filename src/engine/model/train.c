@@ -55,7 +55,8 @@ long pf_train_total_steps(const struct pf_train_cfg *c, uint32_t n_train)
 float pf_train_lr_at(const struct pf_train_cfg *c, uint32_t n_train, long step)
 {
     const struct pf_schedule *s = &c->sched;
-    double lr0 = s->lrn_rate_init * c->batch / (s->batch_size_norm > 0 ? s->batch_size_norm : c->batch);
+    double lr0 =
+        s->lrn_rate_init * c->batch / (s->batch_size_norm > 0 ? s->batch_size_norm : c->batch);
     if (s->kind == PF_LR_CONSTANT)
         return (float)lr0;
     if (s->kind == PF_LR_COSINE) {
@@ -83,14 +84,15 @@ int pf_train(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx
     if (!idx)
         n = (uint32_t)d->n;
     if (c->batch < 1 || n < (uint32_t)c->batch)
-        return PF_ERR(PF_EINVAL, "batch size %d needs at least that many training samples (have %u)",
-                      c->batch, n);
+        return PF_ERR(PF_EINVAL,
+                      "batch size %d needs at least that many training samples (have %u)", c->batch,
+                      n);
     if (d->c != m->input.c || d->h != m->input.h || d->w != m->input.w)
         return PF_ERR(PF_ESHAPE, "dataset %s has %dx%dx%d images but %s expects %dx%dx%d", d->name,
                       d->c, d->h, d->w, m->name, m->input.c, m->input.h, m->input.w);
     if (d->classes != m->classes)
-        return PF_ERR(PF_ESHAPE, "dataset %s has %d classes but %s outputs %d", d->name,
-                      d->classes, m->name, m->classes);
+        return PF_ERR(PF_ESHAPE, "dataset %s has %d classes but %s outputs %d", d->name, d->classes,
+                      m->name, m->classes);
     if ((rc = pf_model_set_batch(m, c->batch)) < 0)
         return rc;
     size_t in_n = pf_shape_numel(m->input);
@@ -132,8 +134,10 @@ int pf_train(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx
                                   &correct)) < 0)
             goto done;
         if (!isfinite(loss)) {
-            rc = PF_ERR(PF_EINVAL, "training diverged at step %ld (loss %g, lr %g): lower the "
-                                   "learning rate", step, (double)loss, (double)lr);
+            rc = PF_ERR(PF_EINVAL,
+                        "training diverged at step %ld (loss %g, lr %g): lower the "
+                        "learning rate",
+                        step, (double)loss, (double)lr);
             goto done;
         }
         pf_model_zero_grad(m);
@@ -150,9 +154,14 @@ int pf_train(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx
         if (cb && ((step + 1) % log_every == 0 || step + 1 == total)) {
             double t = now_s();
             struct pf_train_progress p = {
-                .step = step + 1, .total = total, .epoch = (double)(step + 1) / per_epoch,
-                .lr = lr, .loss = (float)(loss_sum / seen), .acc = (float)correct_sum / seen,
-                .img_per_s = seen / (t - t_last > 1e-9 ? t - t_last : 1e-9), .elapsed_s = t - t0,
+                .step = step + 1,
+                .total = total,
+                .epoch = (double)(step + 1) / per_epoch,
+                .lr = lr,
+                .loss = (float)(loss_sum / seen),
+                .acc = (float)correct_sum / seen,
+                .img_per_s = seen / (t - t_last > 1e-9 ? t - t_last : 1e-9),
+                .elapsed_s = t - t0,
             };
             loss_sum = 0.0;
             correct_sum = seen = 0;
@@ -189,8 +198,8 @@ int pf_evaluate(struct pf_model *m, const struct pf_dataset *d, const uint32_t *
         return PF_ERR(PF_ESHAPE, "dataset %s has %dx%dx%d images but %s expects %dx%dx%d", d->name,
                       d->c, d->h, d->w, m->name, m->input.c, m->input.h, m->input.w);
     if (d->classes != m->classes)
-        return PF_ERR(PF_ESHAPE, "dataset %s has %d classes but %s outputs %d", d->name,
-                      d->classes, m->name, m->classes);
+        return PF_ERR(PF_ESHAPE, "dataset %s has %d classes but %s outputs %d", d->name, d->classes,
+                      m->name, m->classes);
     if ((rc = pf_model_set_batch(m, batch)) < 0)
         return rc;
     size_t in_n = pf_shape_numel(m->input);

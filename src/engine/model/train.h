@@ -21,9 +21,9 @@ enum pf_lr_kind { PF_LR_PIECEWISE, PF_LR_COSINE, PF_LR_CONSTANT };
 
 struct pf_schedule {
     enum pf_lr_kind kind;
-    double lrn_rate_init;                  /* PocketFlow's lrn_rate_init */
-    int batch_size_norm;                   /* PocketFlow's batch_size_norm (128) */
-    int n_decay;                           /* piecewise: number of boundaries */
+    double lrn_rate_init;                       /* PocketFlow's lrn_rate_init */
+    int batch_size_norm;                        /* PocketFlow's batch_size_norm (128) */
+    int n_decay;                                /* piecewise: number of boundaries */
     double decay_epochs[PF_SCHED_MAX_DECAY];    /* boundaries in epochs (before nb_epochs_rat) */
     double decay_rates[PF_SCHED_MAX_DECAY + 1]; /* multiplier of lr0 in each stage; [0] = 1 */
 };
@@ -60,11 +60,11 @@ struct pf_train_cfg {
 void pf_train_cfg_default(struct pf_train_cfg *c, double epochs);
 
 struct pf_train_progress {
-    long step, total;     /* steps done, steps in the run */
-    double epoch;         /* fractional epoch (of the scaled run) */
+    long step, total; /* steps done, steps in the run */
+    double epoch;     /* fractional epoch (of the scaled run) */
     float lr;
-    float loss, acc;      /* running means since the previous callback */
-    double img_per_s;     /* training throughput since the previous callback */
+    float loss, acc;  /* running means since the previous callback */
+    double img_per_s; /* training throughput since the previous callback */
     double elapsed_s;
 };
 
@@ -81,8 +81,8 @@ int pf_train(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx
              const struct pf_train_cfg *c, pf_train_fn cb, void *user);
 
 struct pf_eval_result {
-    double accuracy;   /* fraction correct, 0..1 */
-    double loss;       /* mean softmax cross-entropy */
+    double accuracy; /* fraction correct, 0..1 */
+    double loss;     /* mean softmax cross-entropy */
     long samples, correct;
 };
 

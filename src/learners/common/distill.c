@@ -25,8 +25,10 @@ int pf_distill_loss(const float *zs, const float *zt, int N, int K, const struct
     if (N < 1 || K < 1)
         return PF_ERR(PF_EINVAL, "distillation loss on %d x %d logits", N, K);
     if (!(c->tempr > 0.0) || !(c->loss_w >= 0.0))
-        return PF_ERR(PF_EINVAL, "distillation: tempr_dst = %g must be > 0 and loss_w_dst = %g "
-                                 ">= 0", c->tempr, c->loss_w);
+        return PF_ERR(PF_EINVAL,
+                      "distillation: tempr_dst = %g must be > 0 and loss_w_dst = %g "
+                      ">= 0",
+                      c->tempr, c->loss_w);
     double T = c->tempr, scale = c->loss_w * (c->t2_scaled ? T * T : 1.0), total = 0.0;
     enum { KMAX = 1024 };
     double pt[KMAX], ps[KMAX];

@@ -9,9 +9,15 @@ void pf_evq_init(struct pf_event_queue *q)
     pthread_mutex_init(&q->lock, NULL);
 }
 
-void pf_evq_deinit(struct pf_event_queue *q) { pthread_mutex_destroy(&q->lock); }
+void pf_evq_deinit(struct pf_event_queue *q)
+{
+    pthread_mutex_destroy(&q->lock);
+}
 
-static bool droppable(enum pf_event_kind k) { return k == PF_EV_METRIC || k == PF_EV_PROGRESS; }
+static bool droppable(enum pf_event_kind k)
+{
+    return k == PF_EV_METRIC || k == PF_EV_PROGRESS;
+}
 
 void pf_evq_push(struct pf_event_queue *q, const struct pf_event *e)
 {

@@ -161,9 +161,18 @@ static const char *lookup(const struct pf_opts *o, const char *key)
     return pf_opts_text(o, i);
 }
 
-long pf_opts_int(const struct pf_opts *o, const char *key) { return strtol(lookup(o, key), NULL, 10); }
-double pf_opts_float(const struct pf_opts *o, const char *key) { return strtod(lookup(o, key), NULL); }
-const char *pf_opts_str(const struct pf_opts *o, const char *key) { return lookup(o, key); }
+long pf_opts_int(const struct pf_opts *o, const char *key)
+{
+    return strtol(lookup(o, key), NULL, 10);
+}
+double pf_opts_float(const struct pf_opts *o, const char *key)
+{
+    return strtod(lookup(o, key), NULL);
+}
+const char *pf_opts_str(const struct pf_opts *o, const char *key)
+{
+    return lookup(o, key);
+}
 
 bool pf_opts_bool(const struct pf_opts *o, const char *key)
 {

@@ -22,7 +22,8 @@
 
 /* PocketFlow's global flags that every learner's run shares (reference section 1). */
 const struct pf_opt_spec pf_run_common_opts[] = {
-    {"nb_epochs", PF_OPT_FLOAT, "10", 0.0, 1000, NULL, "epochs of (fine-)tuning before nb_epochs_rat"},
+    {"nb_epochs", PF_OPT_FLOAT, "10", 0.0, 1000, NULL,
+     "epochs of (fine-)tuning before nb_epochs_rat"},
     {"nb_epochs_rat", PF_OPT_FLOAT, "1.0", 0.0001, 100, NULL,
      "scales every schedule: epochs and decay boundaries (0.1 = a tenth)"},
     {"lrn_rate_init", PF_OPT_FLOAT, "0.01", 1e-7, 10, NULL,
@@ -269,7 +270,7 @@ void pf_run_train_cfg(const struct pf_run *r, struct pf_train_cfg *c)
     c->sched.lrn_rate_init = pf_opts_float(o, "lrn_rate_init");
     c->sched.batch_size_norm = (int)pf_opts_int(o, "batch_size_norm");
     const char *dcy = pf_opts_str(o, "lrn_rate_dcy");
-    c->sched.kind = !strcmp(dcy, "piecewise") ? PF_LR_PIECEWISE
+    c->sched.kind = !strcmp(dcy, "piecewise")  ? PF_LR_PIECEWISE
                     : !strcmp(dcy, "constant") ? PF_LR_CONSTANT
                                                : PF_LR_COSINE;
     c->batch = (int)pf_opts_int(o, "batch_size");
@@ -409,8 +410,10 @@ end:;
                  now_s() - t0);
     } else if (rc == -PF_ECANCELLED) {
         atomic_store(&r->status, PF_RUN_CANCELLED);
-        snprintf(msg, sizeof msg, "cancelled after %.1fs: kept the model of the last finished "
-                 "step (test accuracy %.4f)", now_s() - t0, r->final_accuracy);
+        snprintf(msg, sizeof msg,
+                 "cancelled after %.1fs: kept the model of the last finished "
+                 "step (test accuracy %.4f)",
+                 now_s() - t0, r->final_accuracy);
     } else {
         atomic_store(&r->status, PF_RUN_FAILED);
         snprintf(msg, sizeof msg, "failed: %s", pf_err_user_msg());
@@ -456,4 +459,7 @@ int pf_run_join(struct pf_run *r)
     return s == PF_RUN_FINISHED ? 0 : s == PF_RUN_CANCELLED ? -PF_ECANCELLED : -PF_EINVAL;
 }
 
-void pf_run_cancel(struct pf_run *r) { atomic_store(&r->stop, 1); }
+void pf_run_cancel(struct pf_run *r)
+{
+    atomic_store(&r->stop, 1);
+}
