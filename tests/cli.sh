@@ -133,6 +133,13 @@ expect_ok run-full-prec '"status": "finished"' "$APP" run --model "$T/syn.h5" --
     --nb_epochs=0.5 --nb_smpls_val=200 --batch_size=32 --json
 if grep -q 'status: finished' "$T"/runs/*-full-prec/manifest.yaml 2>/dev/null && [ -s "$(echo "$T"/runs/*-full-prec/model.h5)" ]; then ok; else bad "run directory incomplete: $(ls "$T"/runs/* 2>&1)"; fi
 
+# distillation (--enbl_dst, any learner): the run reports loss_dst; bad values name the option
+expect_ok run-dst '"status": "finished"' "$APP" run --model "$T/syn.h5" --data synthetic --runs "$T/runs-dst" \
+    --nb_epochs=0.25 --nb_smpls_val=200 --batch_size=32 --enbl_dst=True --tempr_dst=2 --json
+if grep -q ',loss_dst,' "$T"/runs-dst/*-full-prec/metrics.csv 2>/dev/null; then ok; else bad "no loss_dst in metrics.csv"; fi
+expect_fail dst-bad-tempr "tempr_dst = 0 is outside" "$APP" run --model "$T/syn.h5" --data synthetic --enbl_dst=True --tempr_dst=0
+expect_fail dst-bad-weight "loss_w_dst = -1 is outside" "$APP" run --model "$T/syn.h5" --data synthetic --loss_w_dst=-1
+
 # sparsity and quantization learners: each runs, writes a smaller model; bad options are clear
 for l in "weight-sparse --ws_prune_ratio=0.75 --nb_epochs=0.5" "uniform --uql_weight_bits=4 --uql_quant_epochs=0.5" \
     "non-uniform --nuql_weight_bits=3 --nuql_quant_epochs=0.5" "uniform-tf --nb_epochs=0.5"; do
@@ -152,6 +159,26 @@ expect_fail ws-bad-ratio "ws_prune_ratio = 1.5 is outside" "$APP" run --model "$
 expect_fail ws-ratio-one "outside \[0, 1\)" "$APP" run --model "$T/syn.h5" --data synthetic --learner=weight-sparse --ws_prune_ratio=1 --no_run_dir
 expect_fail uq-bad-bits "uql_weight_bits = 33 is outside 1..32" "$APP" run --model "$T/syn.h5" --data synthetic --learner=uniform --uql_weight_bits=33
 expect_fail uq-bad-bucket "channel\|split" "$APP" run --model "$T/syn.h5" --data synthetic --learner=uniform --uql_bucket_type=rows
+
+# RL searches (tiny): each records its roll-outs and writes its best strategy as a plan file
+# that `info --plan` reads; agent options are validated; learners without a search refuse them
+for l in "channel --cp_prune_option=auto --cp_preserve_ratio=0.7 --cp_nb_batches=1 --cp_nb_rlouts=3 --cp_nb_rlouts_min=1" \
+    "weight-sparse --ws_prune_ratio_prtl=optimal --ws_prune_ratio=0.8 --ws_nb_rlouts=3 --ws_nb_rlouts_min=1 --ws_nb_iters_ft=5 --ws_nb_iters_rg=2" \
+    "uniform --uql_enbl_rl_agent=True --uql_equivalent_bits=4 --uql_nb_rlouts=3 --uql_nb_rlouts_min=1 --uql_tune_global_steps=5 --uql_quant_epochs=0.1"; do
+    set -- $l
+    rm -rf "$T/rl-runs"
+    m="$T/syn.h5"
+    [ "$1" = channel ] && m=assets/nets/fmnist_bn.yaml # lenet5's two convs are both skipped
+    expect_ok "rl-$1" '"status": "finished"' "$APP" run --model "$m" --data synthetic --learner="$1" "${@:2}" \
+        --nb_epochs=0.1 --nb_smpls_val=200 --batch_size=32 --rl_nb_smpls_eval=100 --ddpg_batch_size=4 \
+        --runs "$T/rl-runs" --out "$T/rl-$1.h5" --json
+    d=$(ls -d "$T"/rl-runs/*/ 2>/dev/null | head -1)
+    if [ -n "$d" ] && [ "$(wc -l <"$d/rl/rlouts.csv")" -eq 4 ]; then ok; else bad "rl-$1: rl/rlouts.csv lacks 3 roll-outs"; fi
+    expect_ok "rl-$1-plan" 'total:' "$APP" info "$m" --plan "$d/rl/best.plan.yaml"
+done
+expect_fail ddpg-bad-tau "ddpg_tau = 2 is outside" "$APP" run --model "$T/syn.h5" --data synthetic --learner=channel --ddpg_tau=2
+expect_fail ddpg-not-rl "ddpg_tau" "$APP" run --model "$T/syn.h5" --data synthetic --learner=full-prec --ddpg_tau=0.1
+expect_fail rl-resume-missing "nowhere/rl/state.yaml" "$APP" run --model assets/nets/fmnist_bn.yaml --data synthetic --learner=channel --cp_prune_option=auto --rl_resume="$T/nowhere" --no_run_dir
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

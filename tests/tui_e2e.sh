@@ -6,7 +6,8 @@
 # progress and a chart that moves; resizes to 80x24 and 200x60 during the run; cancel; the runs
 # screen lists the run; quit; the terminal is restored (primary screen, echo and canonical mode,
 # cursor) and the run directory is written. Also: no terminal -> refusal naming the subcommands;
-# Ctrl-C quits cleanly. Every wait is a bounded poll. Prints "N passed, N failed"; exits non-zero
+# Ctrl-C quits cleanly; R opens the RL search prompt (Esc closes it, a bad budget is refused
+# with a message) and a short channel search shows its RL screen until cancelled. Every wait is a bounded poll. Prints "N passed, N failed"; exits non-zero
 # on any failure; the tmux server (a private socket) is killed on exit.
 set -u
 APP=${PF_APP:-build/pocketflow}
@@ -222,5 +223,41 @@ keys C-c
 wait_for "Ctrl-C exit" "^rc2=0$" 30
 alt=$(tm display-message -p -t "$S" '#{alternate_on}')
 [ "$alt" = "0" ] && ok || bad "Ctrl-C left the alternate screen on"
+
+# ---- 9. R: the RL search prompt; Esc, a refused budget, then a short search ----
+keys "clear; $APP $ARGS 2>>$T/app.err; echo rc3=\$?" Enter
+wait_for "started for R" "conv5 +conv2d" 30
+keys R
+wait_for "R prompt" "RL search: which \(channel, sparsity, bits\)" 10
+wait_for "R prompt's default" "channel 0\.5 20" 5
+keys Escape
+sleep 0.3
+if screen | grep -q "RL search: which"; then bad "Esc left the R prompt open"; else ok; fi
+keys m
+wait_for "responsive after Esc (m: FLOPs)" "^FLOPs +[0-9]+ -> " 5
+keys m
+wait_for "m again: MACs" "^MACs +[0-9]+ -> " 5
+keys R C-u
+text "channel 1.5"
+keys Enter
+wait_for "a bad budget is refused with a message" "kept MACs 1\.5 is outside \(0, 1\)" 5
+wait_for "the prompt stays for a correction" "RL search: which" 2
+keys C-u
+text "channel 0.5 2"
+keys Enter
+wait_for "RL screen" "RL search of preserve ratio: run 1 \(channel\)" 30
+wait_for "the search's budget gauge" "^kept MACs \[" 180
+wait_for "the layer table" " layer .* uniform +best" 5
+keys c
+wait_for "search stopped" "run 1 \(channel\) (cancelled|finished|failed)" 300
+keys q
+wait_for "q goes back to the model" "conv5 +conv2d" 10
+keys q
+wait_for "exit after the search" "^rc3=0$" 60
+if grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$T/app.err"; then
+    bad "sanitizer report: $(grep -m3 -E 'Sanitizer|runtime error' "$T/app.err")"
+else
+    ok
+fi
 
 finish

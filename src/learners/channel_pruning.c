@@ -11,12 +11,16 @@
  * schedule (cp_finetune) or the full schedule (cp_retrain, or neither flag), then the targets are
  * re-extracted from the tuned model; the last group always gets the full schedule.
  * Modes: uniform (cp_uniform_preserve_ratio, a PRESERVE ratio as in PocketFlow) or list
- * (cp_prune_list_file, PocketFlow's ratio.list; or the run's --plan). The RL mode `auto`
- * (DDPG search, cp_preserve_ratio / cp_nb_rlouts / cp_reward_policy / ...) arrives with the RL
- * issue and is refused with a message until then; the default here is therefore `uniform`.
- * Not ported yet: the residual correction of targets at adds (PocketFlow's sum_original -
- * sum_current). cp_refit = False (ours) skips the reconstruction: with cp_lasso = False that is
- * plain L1-norm channel pruning, the baseline of bench/prune_results.sh. */
+ * (cp_prune_list_file, PocketFlow's ratio.list; or the run's --plan) or auto: a DDPG search of
+ * per-group preserve ratios keeping cp_preserve_ratio of the MACs (common/rl_channel.c), whose
+ * best strategy then goes through the list procedure. The default is `uniform` (PocketFlow's is
+ * auto, whose search takes cp_nb_rlouts prunings before anything is fine-tuned).
+ * The targets of a residual branch's last conv are corrected at its add (PocketFlow's
+ * residual_branch_diff, sum_original - sum_current; ours maps the difference back through the
+ * batchnorm between and leaves out the conv's own error, see chanprune.h), so the refit aims at
+ * the full model's add output and makes up for the error the shortcut carries by then.
+ * cp_refit = False (ours) skips the reconstruction: with cp_lasso = False that is plain L1-norm
+ * channel pruning, the baseline of bench/prune_results.sh. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +31,7 @@
 #include "learners/common/chanprune.h"
 #include "learners/common/compress.h"
 #include "learners/common/lasso.h"
+#include "learners/common/rlsearch.h"
 #include "learners/learner.h"
 
 #define CP_RIDGE           1e-6 /* relative ridge of the closed-form least squares */
@@ -34,7 +39,8 @@
 
 static const struct pf_opt_spec cp_opts[] = {
     {"cp_prune_option", PF_OPT_ENUM, "uniform", 0, 0, "uniform|list|auto",
-     "per-layer ratios: uniform, from cp_prune_list_file, or auto (RL; not available yet)"},
+     "per-layer ratios: uniform, from cp_prune_list_file, or auto (DDPG search under "
+     "cp_preserve_ratio)"},
     {"cp_prune_list_file", PF_OPT_STR, "", 0, 0, NULL,
      "list mode: ratio.list, comma-separated PRESERVE ratios, one per conv2d in model order"},
     {"cp_uniform_preserve_ratio", PF_OPT_FLOAT, "0.6", 0.001, 1.0, NULL,
@@ -145,10 +151,6 @@ static int cp_train(struct pf_run *r)
 {
     const struct pf_opts *o = &r->opts;
     const char *mode = pf_opts_str(o, "cp_prune_option");
-    if (!strcmp(mode, "auto"))
-        return PF_ERR(PF_EUNSUPPORTED,
-                      "--cp_prune_option=auto (the DDPG search of per-layer ratios) arrives with "
-                      "the RL agent issue; use uniform, list, or a --plan");
     const char *list = pf_opts_str(o, "cp_prune_list_file");
     int rc;
     bool own_plan = false;
@@ -196,7 +198,8 @@ static int cp_train(struct pf_run *r)
                    .crops = points,
                    .lasso_rows = !ctx.lasso                       ? 0.0
                                  : positions < CP_LASSO_POSITIONS ? positions
-                                                                  : CP_LASSO_POSITIONS},
+                                                                  : CP_LASSO_POSITIONS,
+                   .residual_correct = true},
         .lstsq = {.ridge = CP_RIDGE, .refit = pf_opts_bool(o, "cp_refit")},
         .select = cp_select,
         .between = cp_between,
@@ -206,6 +209,23 @@ static int cp_train(struct pf_run *r)
     };
     if (spec.sample.lasso_rows > 0.0 && spec.sample.lasso_rows < 1.0)
         spec.sample.lasso_rows = 1.0;
+    if (!strcmp(mode, "auto")) { /* search the ratios, then the list procedure with the best */
+        struct pf_rl_search *s = NULL;
+        if ((rc = pf_rl_channel_new(r, &spec, pf_opts_float(o, "cp_preserve_ratio"),
+                                    (int)pf_opts_int(o, "cp_nb_rlouts_min"),
+                                    !strcmp(pf_opts_str(o, "cp_reward_policy"), "flops"),
+                                    pf_opts_float(o, "cp_noise_tolerance"), &s)) < 0)
+            return rc;
+        struct pf_plan *best = NULL;
+        rc = pf_rl_search_plan(r, s, (int)pf_opts_int(o, "cp_nb_rlouts"), &best);
+        pf_rl_search_free(s);
+        if (!best)
+            return rc;
+        r->plan = best; /* cancelled: rl/best.plan.yaml keeps the best so far */
+        own_plan = true;
+        if (rc < 0)
+            goto done;
+    }
     rc = pf_chanprune_run(r, &spec, NULL);
 done:
     if (own_plan) {
@@ -222,4 +242,5 @@ const struct pf_learner_ops pf_learner_channel = {
     .prefix = "cp_",
     .opts = cp_opts,
     .train = cp_train,
+    .rl = true,
 };

@@ -136,8 +136,14 @@ struct pf_run {
     struct pf_plan *plan;  /* per-layer targets from the `plan` option (a plan
                             * file, model/plan.h), loaded by pf_run_exec; NULL =
                             * none: learners use their uniform options. Owned. */
+    int mute;              /* > 0: pf_run_emit drops everything but FINISHED / FAILED (an RL
+                            * search's inner evaluations; nested, so a counter) */
     double final_accuracy; /* test accuracy of the result, after the run */
     long last_step;        /* step of the latest metric (for the final ones) */
+    /* distillation's teacher (enbl_dst): a clone of the model as loaded, taken by pf_run_exec
+     * before the learner changes `model`; every pf_run_finetune(_cfg) distils from it
+     * (common/distill.h). NULL without enbl_dst. Owned. */
+    struct pf_model *teacher;
 };
 
 /* The options every run has (nb_epochs_rat, lrn_rate_init, batch_size, ...). */
@@ -178,7 +184,9 @@ void pf_run_log(struct pf_run *r, const char *fmt, ...) __attribute__((format(pr
 /* The training configuration from the run's common options (PocketFlow's flags). */
 void pf_run_train_cfg(const struct pf_run *r, struct pf_train_cfg *c);
 /* Fine-tunes run->model with the run's schedule on the training split, reporting loss,
- * accuracy and lr as metrics and polling the stop flag. Used by every learner. */
+ * accuracy and lr as metrics and polling the stop flag. Used by every learner. With a teacher
+ * (enbl_dst) the distillation term is added to every step (after the learner's own hooks) and
+ * its mean is reported as "loss_dst"; "loss" stays the task loss. */
 int pf_run_finetune(struct pf_run *r, const char *phase);
 /* The same with a configuration the learner adjusted (from pf_run_train_cfg: another optimizer,
  * epochs, training hooks). Runs when c->epochs * c->nb_epochs_rat > 0. */
@@ -212,7 +220,12 @@ struct pf_learner_ops {
     const struct pf_opt_spec *opts; /* its option table (may be an empty table) */
     /* Transforms r->model; polls pf_run_stopped; reports through pf_run_emit. */
     int (*train)(struct pf_run *r);
+    bool rl; /* it can search per-layer values with the DDPG agent: takes the ddpg_* options */
 };
+
+/* Sets up o with every option a run of ops takes: the common ones, the learner's, and the
+ * agent's ddpg_* rows (common/ddpg.h) when ops->rl. Free with pf_opts_deinit. */
+int pf_learner_opts_init(struct pf_opts *o, const struct pf_learner_ops *ops);
 
 extern const struct pf_learner_ops *const pf_learners[];
 extern const size_t pf_learners_len;

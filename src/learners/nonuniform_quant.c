@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "learners/common/quant_ft.h"
+#include "learners/common/rlsearch.h"
 #include "learners/learner.h"
 
 static const struct pf_opt_spec nuql_opts[] = {
@@ -35,6 +36,7 @@ static const struct pf_opt_spec nuql_opts[] = {
      "also quantize the first and last weight layers (kept float by default)"},
     {"nuql_lrn_rate_dcy", PF_OPT_FLOAT, "0.01", 1e-6, 10, NULL,
      "Adam's rate = the run's schedule (lrn_rate_init ...) x this"},
+    PF_RL_BITS_OPTS("nuql_", "2101"),
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -42,7 +44,6 @@ static int nuql_train(struct pf_run *r)
 {
     const char *init = pf_opts_str(&r->opts, "nuql_init_style");
     const char *opt = pf_opts_str(&r->opts, "nuql_opt_mode");
-    struct pf_quant_ft ft;
     struct pf_quant_ft_cfg c = {
         .mode = PF_QMODE_CODEBOOK,
         .w_bits = (int)pf_opts_int(&r->opts, "nuql_weight_bits"),
@@ -62,12 +63,7 @@ static int nuql_train(struct pf_run *r)
         .prefix = "nuql_",
         .phase = "non-uniform quantized fine-tune",
     };
-    int rc = pf_quant_ft_init(&ft, r, &c);
-    if (rc < 0)
-        return rc;
-    rc = pf_quant_ft_run(&ft);
-    pf_quant_ft_deinit(&ft);
-    return rc;
+    return pf_quant_ft_learn(r, &c);
 }
 
 const struct pf_learner_ops pf_learner_non_uniform = {
@@ -76,4 +72,5 @@ const struct pf_learner_ops pf_learner_non_uniform = {
     .prefix = "nuql_",
     .opts = nuql_opts,
     .train = nuql_train,
+    .rl = true,
 };

@@ -23,6 +23,7 @@
 #include "learners/common/compress.h"
 #include "learners/common/quant.h"
 #include "learners/common/quant_ft.h"
+#include "learners/common/rlsearch.h"
 #include "learners/learner.h"
 
 static const struct pf_opt_spec uql_opts[] = {
@@ -40,12 +41,12 @@ static const struct pf_opt_spec uql_opts[] = {
      "also quantize the first and last weight layers (kept float by default)"},
     {"uql_lrn_rate_dcy", PF_OPT_FLOAT, "0.01", 1e-6, 10, NULL,
      "Adam's rate = the run's schedule (lrn_rate_init ...) x this"},
+    PF_RL_BITS_OPTS("uql_", "2000"),
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
 static int uql_train(struct pf_run *r)
 {
-    struct pf_quant_ft ft;
     struct pf_quant_ft_cfg c = {
         .mode = PF_QMODE_UNIFORM,
         .w_bits = (int)pf_opts_int(&r->opts, "uql_weight_bits"),
@@ -59,12 +60,7 @@ static int uql_train(struct pf_run *r)
         .prefix = "uql_",
         .phase = "uniform quantized fine-tune",
     };
-    int rc = pf_quant_ft_init(&ft, r, &c);
-    if (rc < 0)
-        return rc;
-    rc = pf_quant_ft_run(&ft);
-    pf_quant_ft_deinit(&ft);
-    return rc;
+    return pf_quant_ft_learn(r, &c);
 }
 
 const struct pf_learner_ops pf_learner_uniform = {
@@ -73,4 +69,5 @@ const struct pf_learner_ops pf_learner_uniform = {
     .prefix = "uql_",
     .opts = uql_opts,
     .train = uql_train,
+    .rl = true,
 };

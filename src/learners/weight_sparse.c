@@ -9,8 +9,12 @@
  * keeps them at exactly zero (optim.h). Per-layer final sparsity: ws_prune_ratio everywhere
  * (`uniform`), PocketFlow's `heurist` (alpha ln n), or the run's plan.
  * Differences from PocketFlow: it starts from the trained model (PocketFlow restarted from
- * random weights: ws_enbl_rand_init); the `optimal` (DDPG) protocol is not available; a ramp
- * shorter than 10 mask updates gets a shorter update interval (logged). */
+ * random weights: ws_enbl_rand_init); a ramp shorter than 10 mask updates gets a shorter update
+ * interval (logged); the `optimal` protocol's rewards come from a fixed validation sample
+ * (rl_nb_smpls_eval images, not ws_nb_iters_feval batches) and no layers are fixed at 0.
+
+ * `optimal`: a DDPG search of per-tensor sparsities first (common/rl_sparsity.c), whose best
+ * strategy becomes the plan of the gradual pruning. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,7 @@
 #include "engine/model/plan.h"
 #include "learners/common/compress.h"
 #include "learners/common/masks.h"
+#include "learners/common/rlsearch.h"
 #include "learners/learner.h"
 
 #define WS_MAX_LAYER_SPARSITY 0.99 /* heurist cap: a layer keeps at least 1% of its weights */
@@ -29,7 +34,7 @@ static const struct pf_opt_spec ws_opts[] = {
     {"ws_prune_ratio", PF_OPT_FLOAT, "0.75", 0.0, 1.0, NULL,
      "target overall sparsity: fraction of conv / dense weights set to zero, [0, 1)"},
     {"ws_prune_ratio_prtl", PF_OPT_ENUM, "uniform", 0, 0, "uniform|heurist|optimal",
-     "per-layer ratios: same everywhere, alpha ln(n) (bigger layers more), or RL (n/a)"},
+     "per-layer ratios: same everywhere, alpha ln(n) (bigger layers more), or a DDPG search"},
     {"ws_prune_ratio_exp", PF_OPT_FLOAT, "3.0", 1.0, 100.0, NULL,
      "exponent alpha of the cubic schedule"},
     {"ws_iter_ratio_beg", PF_OPT_FLOAT, "0.1", 0.0, 1.0, NULL,
@@ -40,6 +45,19 @@ static const struct pf_opt_spec ws_opts[] = {
      "steps between mask updates during the ramp"},
     {"ws_enbl_rand_init", PF_OPT_BOOL, "False", 0, 0, NULL,
      "restart from random weights, as PocketFlow did (default: from the trained model)"},
+    {"ws_nb_rlouts", PF_OPT_INT, "200", 1, 1000000, NULL, "optimal: RL roll-outs"},
+    {"ws_nb_rlouts_min", PF_OPT_INT, "50", 1, 1000000, NULL,
+     "optimal: roll-outs that fill the agent's buffer before it trains"},
+    {"ws_reward_type", PF_OPT_ENUM, "single-obj", 0, 0, "single-obj|multi-obj",
+     "optimal: reward = accuracy, or accuracy x ln(1 + sparsity)"},
+    {"ws_lrn_rate_rg", PF_OPT_FLOAT, "3e-2", 1e-9, 10, NULL,
+     "optimal: Adam rate of each roll-out's layer-wise regression"},
+    {"ws_nb_iters_rg", PF_OPT_INT, "20", 0, 1000000, NULL,
+     "optimal: layer-wise regression steps per roll-out"},
+    {"ws_lrn_rate_ft", PF_OPT_FLOAT, "3e-4", 1e-9, 10, NULL,
+     "optimal: Adam rate of each roll-out's fine-tune"},
+    {"ws_nb_iters_ft", PF_OPT_INT, "400", 0, 100000000, NULL,
+     "optimal: fine-tune steps per roll-out (masked, task loss)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -65,9 +83,6 @@ static int choose_ratios(struct ws_state *s, double pr, const char *prtl)
         pf_run_log(r, "weight-sparse: per-layer sparsity from the plan");
         return 0;
     }
-    if (!strcmp(prtl, "optimal"))
-        return PF_ERR(PF_EINVAL, "ws_prune_ratio_prtl = optimal needs the DDPG agent, which is "
-                                 "not available yet: use uniform or heurist, or give a plan");
     for (int k = 0; k < s->n; k++)
         s->t[k].sparsity = pr;
     if (!strcmp(prtl, "heurist")) {
@@ -158,8 +173,23 @@ static int ws_train(struct pf_run *r)
     if (end < beg)
         return PF_ERR(PF_EINVAL, "ws_iter_ratio_end = %g is before ws_iter_ratio_beg = %g", end,
                       beg);
+    struct pf_plan *own = NULL;
+    if (!strcmp(pf_opts_str(&r->opts, "ws_prune_ratio_prtl"), "optimal")) {
+        struct pf_rl_search *rs = NULL;
+        if ((rc = pf_rl_sparsity_new(r, pr, &rs)) < 0)
+            return rc;
+        rc = pf_rl_search_plan(r, rs, (int)pf_opts_int(&r->opts, "ws_nb_rlouts"), &own);
+        pf_rl_search_free(rs);
+        if (rc < 0) { /* cancelled: rl/best.plan.yaml keeps the best so far */
+            if (own)
+                pf_plan_deinit(own);
+            free(own);
+            return rc;
+        }
+        r->plan = own; /* the best strategy drives the gradual pruning below */
+    }
     if ((rc = pf_wtargets_list(r->model, &s.t, &s.n)) < 0)
-        return rc;
+        goto out;
     if (s.n == 0) {
         rc = PF_ERR(PF_EINVAL, "%s has no conv2d or dense weights to sparsify", r->model->name);
         goto out;
@@ -247,6 +277,11 @@ out:
         free(s.backup[k]);
     free(s.backup);
     free(s.t);
+    if (own) {
+        pf_plan_deinit(own);
+        free(own);
+        r->plan = NULL;
+    }
     return rc;
 }
 
@@ -256,4 +291,5 @@ const struct pf_learner_ops pf_learner_weight_sparse = {
     .prefix = "ws_",
     .opts = ws_opts,
     .train = ws_train,
+    .rl = true,
 };

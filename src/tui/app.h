@@ -42,6 +42,63 @@ struct pf_series {
     double last; /* the latest value, kept or not */
 };
 
+/* ---- the RL search (learners/common/rlsearch.h, "Events") ---- */
+
+#define PF_RL_MAX_LAYERS 256 /* decided layers kept (ResNet-56 has 57) */
+
+/* What a search decides per layer, from the learner's name. */
+enum pf_rl_kind { PF_RL_NONE, PF_RL_CHANNEL, PF_RL_SPARSITY, PF_RL_BITS };
+
+/* One decided layer. Events name it "rl_value/<layer>" cut to the event's name size, so key may
+ * be a prefix of the real name: it is matched against the model's layer names (exact first,
+ * then by prefix; layers sharing a cut prefix are told apart by the order they arrive in). */
+struct pf_rl_layer {
+    char key[32];   /* the layer as the events name it */
+    char name[64];  /* the model's layer name it matched, else key */
+    int layer;      /* its model index, -1 = no layer matched */
+    double uniform; /* the uniform strategy's value (NAN = not yet) */
+    double value;   /* the latest roll-out's value */
+    double best;    /* the best strategy's value */
+    long seen[3];   /* step of the last uniform / value / bestv event (matching) */
+};
+
+/* What the rl_* metrics and the "RL roll-out k/N" progress of the current run said. */
+struct pf_rl_mon {
+    bool active;                    /* an RL event arrived in this run */
+    enum pf_rl_kind kind;           /* from the run's learner */
+    double target;                  /* rl_target: the budget (kept MACs, sparsity or bits); NAN */
+    double reward, best;            /* the latest roll-out's reward and the best so far; NAN */
+    double budget;                  /* rl_budget of the latest roll-out; NAN */
+    double best_budget;             /* rl_budget of the best roll-out; NAN */
+    double noise;                   /* rl_noise: the exploration noise std; NAN */
+    double seconds;                 /* rl_seconds of the latest roll-out; NAN */
+    double actor_loss, critic_loss; /* NAN until the agent trains */
+    long rlout;                     /* the latest roll-out (events' step), 0 = none yet */
+    long best_rlout;                /* the roll-out of the best strategy, 0 = none */
+    long budget_rlout;              /* the roll-out `budget` belongs to */
+    int k, n;                       /* the progress text's "roll-out k/N" (0 = not seen) */
+    double eta_s;                   /* its "~M s left", < 0 unknown */
+    struct pf_rl_layer layers[PF_RL_MAX_LAYERS]; /* in the order the events name them */
+    int n_layers;
+};
+
+/* The search a learner runs ("channel" -> PF_RL_CHANNEL, "weight-sparse" -> PF_RL_SPARSITY,
+ * the quantizers -> PF_RL_BITS), PF_RL_NONE for others. */
+enum pf_rl_kind pf_rl_kind_of(const char *learner);
+/* What a value of that search is: "preserve ratio", "sparsity", "bits" ("value" for none). */
+const char *pf_rl_value_label(enum pf_rl_kind kind);
+/* What its budget measures: "kept MACs", "sparsity", "equivalent bits" ("budget"). */
+const char *pf_rl_budget_label(enum pf_rl_kind kind);
+/* The best roll-out's budget as a fraction of the target (the latest's while no roll-out is
+ * best yet); NAN while either is unknown. */
+double pf_rl_budget_frac(const struct pf_rl_mon *rl);
+/* Applies one event of the run to rl (names of layers matched against model's). Returns true
+ * if the event was an RL one. Used by pf_app_poll; exposed for tests. */
+bool pf_rl_mon_apply(struct pf_rl_mon *rl, const struct pf_model *model, const char *learner,
+                     const struct pf_event *e);
+/* Clears rl (no search seen). */
+void pf_rl_mon_reset(struct pf_rl_mon *rl);
+
 /* What the events of the current (or last) run said. */
 struct pf_monitor {
     int run_id; /* 0: no run yet */
@@ -57,10 +114,11 @@ struct pf_monitor {
     int n_series;
     char log[PF_MON_LOG][200]; /* ring of log lines */
     int log_head, log_n;
-    char layer[32];     /* layer-wise learners: the layer being worked on */
-    double layer_err;   /* its reconstruction error, < 0 unknown */
-    char end_text[200]; /* FINISHED / FAILED text */
-    long events;        /* events received (tests and the "chart moved" check) */
+    char layer[32];      /* layer-wise learners: the layer being worked on */
+    double layer_err;    /* its reconstruction error, < 0 unknown */
+    char end_text[200];  /* FINISHED / FAILED text */
+    long events;         /* events received (tests and the "chart moved" check) */
+    struct pf_rl_mon rl; /* its RL search, if it runs one (rl_reward and rl_best are series) */
 };
 
 enum pf_msg_level { PF_MSG_INFO, PF_MSG_GOOD, PF_MSG_WARN, PF_MSG_ERROR };
@@ -128,6 +186,9 @@ int pf_app_err(struct pf_app *app, int rc);
  * entry the caller's change is undone with `undo` (if not NULL) and the message shown.
  * Returns 0 or -PF_EINVAL. */
 int pf_app_plan_update(struct pf_app *app, int layer, const struct pf_plan_layer *undo);
+/* Replaces the plan with the plan file at path (YAML, or PocketFlow's ratio .list) and
+ * updates the profile. 0 or -PF_E* (the plan stays as it was). */
+int pf_app_plan_load(struct pf_app *app, const char *path);
 /* True if layer i's input channels may be pruned (a conv2d / dense reading a free group). */
 bool pf_app_prunable(const struct pf_app *app, int i);
 
@@ -135,6 +196,11 @@ bool pf_app_prunable(const struct pf_app *app, int i);
 
 /* Chooses the learner; option values of the common table are kept. 0 or -PF_E*. */
 int pf_app_set_learner(struct pf_app *app, const struct pf_learner_ops *ops);
+/* The same, then sets n options (kv[i][0] = key, kv[i][1] = value; `where` names them in
+ * errors) on top: all or nothing, an unknown key or a bad value leaves the learner and its
+ * options as they were. 0 or -PF_E* (message set). */
+int pf_app_set_learner_opts(struct pf_app *app, const struct pf_learner_ops *ops,
+                            const char *const (*kv)[2], int n, const char *where);
 /* Starts a run of the chosen learner on the open model with the form's options, on a worker
  * thread, in a new directory under runs_root. Refused while one is active. 0 or -PF_E*. */
 int pf_app_start_run(struct pf_app *app);
@@ -181,6 +247,7 @@ struct pf_prompt_req {
     /* Called with the text (or "y") when accepted. Returns 0 to close, or a negative code to
      * keep the prompt open (the message is shown). */
     int (*accept)(struct pf_app *app, const char *text);
+    const char *hint; /* a dim line under the field (copied), NULL: the prompt's keys */
 };
 
 /* Number formatting shared by the screens: 1234567 -> "1.23M" (n >= 8). */

@@ -153,6 +153,23 @@ int pf_app_plan_update(struct pf_app *app, int layer, const struct pf_plan_layer
     return rc;
 }
 
+int pf_app_plan_load(struct pf_app *app, const char *path)
+{
+    struct pf_plan p = {0};
+    int rc = pf_plan_init(&p, app->model);
+    if (rc == 0)
+        rc = pf_plan_load(&p, app->model, path);
+    if (rc < 0) {
+        pf_plan_deinit(&p);
+        return rc;
+    }
+    pf_plan_deinit(&app->plan);
+    app->plan = p;
+    app->prof->plan = &app->plan;
+    pf_app_plan_update(app, -1, NULL);
+    return 0;
+}
+
 bool pf_app_prunable(const struct pf_app *app, int i)
 {
     if (i < 0 || i >= app->model->n_layers || !pf_plan_has_weights(&app->model->layers[i]))
@@ -165,9 +182,14 @@ bool pf_app_prunable(const struct pf_app *app, int i)
 
 int pf_app_set_learner(struct pf_app *app, const struct pf_learner_ops *ops)
 {
+    return pf_app_set_learner_opts(app, ops, NULL, 0, NULL);
+}
+
+int pf_app_set_learner_opts(struct pf_app *app, const struct pf_learner_ops *ops,
+                            const char *const (*kv)[2], int n, const char *where)
+{
     struct pf_opts o;
-    const struct pf_opt_spec *tables[] = {pf_run_common_opts, ops->opts, NULL};
-    int rc = pf_opts_init(&o, tables);
+    int rc = pf_learner_opts_init(&o, ops);
     if (rc < 0) {
         pf_opts_deinit(&o);
         return rc;
@@ -177,6 +199,18 @@ int pf_app_set_learner(struct pf_app *app, const struct pf_learner_ops *ops)
         const struct pf_opt_spec *s = pf_opts_row(&app->opts, i);
         if (app->opts.vals[i] && pf_opts_find(&o, s->key, NULL))
             pf_opts_set(&o, s->key, app->opts.vals[i], "form");
+    }
+    /* then the caller's: the first refused one undoes everything */
+    for (int i = 0; i < n; i++) {
+        if (!pf_opts_find(&o, kv[i][0], NULL))
+            rc = PF_ERR(PF_EINVAL, "learner %s has no option %s (not in this build yet)", ops->name,
+                        kv[i][0]);
+        else
+            rc = pf_opts_set(&o, kv[i][0], kv[i][1], where ? where : "option");
+        if (rc < 0) {
+            pf_opts_deinit(&o);
+            return rc;
+        }
     }
     pf_opts_deinit(&app->opts);
     app->opts = o;
@@ -197,6 +231,7 @@ static void monitor_reset(struct pf_monitor *m)
     memset(m, 0, sizeof *m);
     m->eta_s = -1;
     m->layer_err = -1;
+    pf_rl_mon_reset(&m->rl);
 }
 
 /* True if the plan is not the identity. */
@@ -339,6 +374,11 @@ static void apply_event(struct pf_app *app, const struct pf_event *e)
     m->t_now = now_s();
     if (e->step > m->step)
         m->step = e->step;
+    /* the RL search's per-layer and agent metrics live in m->rl only; its reward curves are
+     * series too (the Run screen charts them) */
+    if (pf_rl_mon_apply(&m->rl, app->model, m->learner, e) && e->kind == PF_EV_METRIC &&
+        strcmp(e->name, "rl_reward") && strcmp(e->name, "rl_best"))
+        return;
     switch (e->kind) {
     case PF_EV_METRIC: {
         struct pf_series *s = series_get(m, e->name);
@@ -373,6 +413,200 @@ static void apply_event(struct pf_app *app, const struct pf_event *e)
         m->eta_s = -1;
         break;
     }
+}
+
+/* ---- the RL search's events ---- */
+
+enum { RL_UNIFORM, RL_VALUE, RL_BESTV };
+
+enum pf_rl_kind pf_rl_kind_of(const char *learner)
+{
+    static const struct {
+        const char *learner;
+        enum pf_rl_kind kind;
+    } map[] = {
+        {"channel", PF_RL_CHANNEL},        {"chn-pruned-gpu", PF_RL_CHANNEL},
+        {"chn-pruned-rmt", PF_RL_CHANNEL}, {"dis-chn-pruned", PF_RL_CHANNEL},
+        {"weight-sparse", PF_RL_SPARSITY}, {"uniform", PF_RL_BITS},
+        {"uniform-tf", PF_RL_BITS},        {"non-uniform", PF_RL_BITS},
+    };
+    for (size_t i = 0; learner && i < PF_ARRAY_LEN(map); i++)
+        if (!strcmp(learner, map[i].learner))
+            return map[i].kind;
+    return PF_RL_NONE;
+}
+
+const char *pf_rl_value_label(enum pf_rl_kind kind)
+{
+    static const char *const l[] = {"value", "preserve ratio", "sparsity", "bits"};
+    return kind >= PF_RL_NONE && kind <= PF_RL_BITS ? l[kind] : l[0];
+}
+
+const char *pf_rl_budget_label(enum pf_rl_kind kind)
+{
+    static const char *const l[] = {"budget", "kept MACs", "sparsity", "equivalent bits"};
+    return kind >= PF_RL_NONE && kind <= PF_RL_BITS ? l[kind] : l[0];
+}
+
+double pf_rl_budget_frac(const struct pf_rl_mon *rl)
+{
+    double b = rl->best_rlout ? rl->best_budget : rl->budget;
+    if (isnan(b) || isnan(rl->target) || rl->target == 0.0)
+        return NAN;
+    return b / rl->target;
+}
+
+void pf_rl_mon_reset(struct pf_rl_mon *rl)
+{
+    memset(rl, 0, sizeof *rl);
+    rl->target = rl->reward = rl->best = rl->budget = rl->best_budget = NAN;
+    rl->noise = rl->seconds = rl->actor_loss = rl->critic_loss = NAN;
+    rl->eta_s = -1;
+}
+
+/* The step-th roll-out has the best strategy (told by rl_best or rl_bestv, in any order). */
+static void rl_mark_best(struct pf_rl_mon *rl, long step)
+{
+    if (rl->best_rlout == step)
+        return;
+    rl->best_rlout = step;
+    rl->best_budget = rl->budget_rlout == step ? rl->budget : NAN;
+}
+
+/* Whether the event key names row l: the same name, or (a cut key) the start of its name. */
+static bool rl_names(const struct pf_rl_layer *l, const char *key, bool cut)
+{
+    return cut ? !strncmp(l->name, key, strlen(key)) : !strcmp(l->name, key);
+}
+
+/* The model layer a new row's key names: the layer of that name, else (a cut key) the first
+ * layer in model order whose name starts with it and that no row has yet, one with weights
+ * first (the searches decide conv2d and dense layers). -1 if none. */
+static int rl_match(const struct pf_rl_mon *rl, const struct pf_model *model, const char *key)
+{
+    if (!model)
+        return -1;
+    for (int i = 0; i < model->n_layers; i++)
+        if (!strcmp(model->layers[i].name, key))
+            return i;
+    size_t n = strlen(key);
+    for (int pass = 0; n && pass < 2; pass++)
+        for (int i = 0; i < model->n_layers; i++) {
+            if (strncmp(model->layers[i].name, key, n) ||
+                (pass == 0 && !pf_plan_has_weights(&model->layers[i])))
+                continue;
+            bool taken = false;
+            for (int k = 0; k < rl->n_layers && !taken; k++)
+                taken = rl->layers[k].layer == i;
+            if (!taken)
+                return i;
+        }
+    return -1;
+}
+
+/* The row a per-layer event of kind `which` at `step` belongs to: the first row it names that
+ * was not told this step (layers sharing a cut key arrive in the same order every time), or a
+ * new one. Keys are cut to the event's name size, so the same layer may come with keys of
+ * different lengths ("rl_uniform/" is longer than "rl_value/"). NULL when the table is full. */
+static struct pf_rl_layer *rl_row(struct pf_rl_mon *rl, const struct pf_model *model,
+                                  const char *key, bool cut, int which, long step)
+{
+    for (int i = 0; i < rl->n_layers; i++) {
+        struct pf_rl_layer *l = &rl->layers[i];
+        if (rl_names(l, key, cut) && l->seen[which] != step)
+            return l;
+    }
+    if (rl->n_layers == PF_RL_MAX_LAYERS)
+        return NULL;
+    int layer = rl_match(rl, model, key);
+    struct pf_rl_layer *l = &rl->layers[rl->n_layers++];
+    snprintf(l->key, sizeof l->key, "%s", key);
+    l->layer = layer;
+    snprintf(l->name, sizeof l->name, "%s", layer >= 0 ? model->layers[layer].name : key);
+    l->uniform = l->value = l->best = NAN;
+    l->seen[RL_UNIFORM] = l->seen[RL_VALUE] = l->seen[RL_BESTV] = -1;
+    return l;
+}
+
+/* "RL roll-out k/N, ~M s left" (also "~M min" / "~M h"). */
+static void rl_progress(struct pf_rl_mon *rl, const char *text)
+{
+    int k = 0, n = 0;
+    double left = -1;
+    char unit[8] = "";
+    int got = sscanf(text, "RL roll-out %d/%d, ~%lf %7s", &k, &n, &left, unit);
+    if (got < 2)
+        return;
+    rl->k = k;
+    rl->n = n;
+    rl->eta_s = -1;
+    if (got == 4 && left >= 0)
+        rl->eta_s = left * (!strncmp(unit, "min", 3) ? 60.0 : !strcmp(unit, "h") ? 3600.0 : 1.0);
+}
+
+bool pf_rl_mon_apply(struct pf_rl_mon *rl, const struct pf_model *model, const char *learner,
+                     const struct pf_event *e)
+{
+    if (e->kind == PF_EV_PROGRESS) {
+        if (strncmp(e->text, "RL roll-out ", 12))
+            return false;
+        rl_progress(rl, e->text);
+    } else if (e->kind != PF_EV_METRIC || strncmp(e->name, "rl_", 3)) {
+        return false;
+    }
+    if (!rl->active) {
+        rl->active = true;
+        rl->kind = pf_rl_kind_of(learner);
+    }
+    if (e->kind == PF_EV_PROGRESS)
+        return true;
+    static const char *const layer_prefix[] = {"rl_uniform/", "rl_value/", "rl_bestv/"};
+    for (int w = RL_UNIFORM; w <= RL_BESTV; w++) {
+        size_t n = strlen(layer_prefix[w]);
+        if (strncmp(e->name, layer_prefix[w], n))
+            continue;
+        bool cut = strlen(e->name) == sizeof e->name - 1;
+        struct pf_rl_layer *l = rl_row(rl, model, e->name + n, cut, w, e->step);
+        if (!l)
+            return true;
+        l->seen[w] = e->step;
+        if (w == RL_UNIFORM)
+            l->uniform = e->value;
+        else if (w == RL_VALUE)
+            l->value = e->value;
+        else {
+            l->best = e->value;
+            rl_mark_best(rl, e->step);
+        }
+        return true;
+    }
+    const char *name = e->name + 3;
+    double v = e->value;
+    if (e->step > rl->rlout)
+        rl->rlout = e->step;
+    if (!strcmp(name, "target")) {
+        rl->target = v;
+    } else if (!strcmp(name, "reward")) {
+        rl->reward = v;
+    } else if (!strcmp(name, "best")) {
+        if (isnan(rl->best) || v != rl->best)
+            rl_mark_best(rl, e->step);
+        rl->best = v;
+    } else if (!strcmp(name, "budget")) {
+        rl->budget = v;
+        rl->budget_rlout = e->step;
+        if (rl->best_rlout == e->step)
+            rl->best_budget = v;
+    } else if (!strcmp(name, "noise")) {
+        rl->noise = v;
+    } else if (!strcmp(name, "seconds")) {
+        rl->seconds = v;
+    } else if (!strcmp(name, "actor_loss")) {
+        rl->actor_loss = v;
+    } else if (!strcmp(name, "critic_loss")) {
+        rl->critic_loss = v;
+    }
+    return true;
 }
 
 bool pf_app_poll(struct pf_app *app)
@@ -521,7 +755,7 @@ static const struct pf_binding global_bindings[] = {
     {'q', G_QUIT, "q", "quit", "quit (asks first while a run is active)"},
     {PF_KEY_CTRL('l'), G_REDRAW, "^L", NULL, "redraw the screen"},
 };
-const struct pf_keymap pf_app_keys = {"Everywhere (1-5 switch screens)", global_bindings,
+const struct pf_keymap pf_app_keys = {"Everywhere (1-6 switch screens)", global_bindings,
                                       (int)PF_ARRAY_LEN(global_bindings)};
 
 static int accept_open(struct pf_app *app, const char *text)

@@ -14,6 +14,7 @@ const struct pf_screen_ops *const pf_screens[] = {
     &pf_screen_monitor,     /* 3: the live run */
     &pf_screen_runs,        /* 4: past runs, Pareto chart */
     &pf_screen_sensitivity, /* 5: pruning sensitivity heatmap */
+    &pf_screen_rl,          /* 6: the RL search (R on the model screen starts one) */
     &pf_screen_help,        /* modal */
     &pf_screen_layer,       /* modal */
     &pf_screen_prompt,      /* modal */

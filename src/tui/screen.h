@@ -65,5 +65,6 @@ extern const struct pf_screen_ops pf_screen_help;
 extern const struct pf_screen_ops pf_screen_layer;
 extern const struct pf_screen_ops pf_screen_prompt;
 extern const struct pf_screen_ops pf_screen_compare;
+extern const struct pf_screen_ops pf_screen_rl;
 
 #endif

@@ -126,6 +126,7 @@ extern const struct pf_layer_ops pf_layer_add;
 extern const struct pf_layer_ops pf_layer_concat;
 extern const struct pf_layer_ops pf_layer_flatten;
 extern const struct pf_layer_ops pf_layer_dropout;
+extern const struct pf_layer_ops pf_layer_layernorm;
 
 /* The geometry of a conv2d layer (sizes, stride, resolved padding, groups) for a batch of N, as
  * its forward uses it: what channel pruners need to cut input patches. Returns 0, or

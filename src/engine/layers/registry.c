@@ -7,6 +7,8 @@
 #include "engine/core/pf_status.h"
 #include "engine/layers/layer.h"
 
+/* one row per kind, kept so by hand */
+/* clang-format off */
 const struct pf_layer_ops *const pf_layers[] = {
     &pf_layer_conv2d,
     &pf_layer_dense,
@@ -20,8 +22,10 @@ const struct pf_layer_ops *const pf_layers[] = {
     &pf_layer_concat,
     &pf_layer_flatten,
     &pf_layer_dropout,
+    &pf_layer_layernorm,
     NULL,
 };
+/* clang-format on */
 const size_t pf_layers_len = PF_ARRAY_LEN(pf_layers) - 1;
 
 const struct pf_layer_ops *pf_layer_find(const char *name)

@@ -28,18 +28,38 @@ static int collect_param(struct pf_layer *l, struct pf_param *p, void *user)
 int pf_optim_init(struct pf_optim *o, struct pf_model *m, const struct pf_optim_cfg *cfg)
 {
     memset(o, 0, sizeof *o);
-    o->cfg = *cfg;
     struct collect c = {o, 1};
     pf_model_for_each_param(m, collect_param, &c);
     int n = o->n;
     o->n = 0;
+    struct pf_param **list = pf_calloc((size_t)n, sizeof *list);
+    if (!list)
+        return -PF_ENOMEM;
+    o->p = list;
+    c.count_only = 0;
+    pf_model_for_each_param(m, collect_param, &c);
+    o->p = NULL;
+    int rc = pf_optim_init_params(o, list, n, cfg);
+    free(list);
+    return rc;
+}
+
+int pf_optim_init_params(struct pf_optim *o, struct pf_param *const *params, int n_params,
+                         const struct pf_optim_cfg *cfg)
+{
+    memset(o, 0, sizeof *o);
+    o->cfg = *cfg;
+    int n = 0;
+    for (int i = 0; i < n_params; i++)
+        n += params[i]->trainable;
     o->p = pf_calloc((size_t)n, sizeof *o->p);
     o->m1 = pf_calloc((size_t)n, sizeof *o->m1);
     o->m2 = pf_calloc((size_t)n, sizeof *o->m2);
     if (!o->p || !o->m1 || !o->m2)
         goto oom;
-    c.count_only = 0;
-    pf_model_for_each_param(m, collect_param, &c);
+    for (int i = 0; i < n_params; i++)
+        if (params[i]->trainable)
+            o->p[o->n++] = params[i];
     for (int i = 0; i < n; i++) {
         size_t k = pf_tensor_numel(&o->p[i]->w);
         o->m1[i] = pf_calloc(k, sizeof(float));

@@ -27,6 +27,11 @@ struct pf_optim {
 
 /* Sets up state for every trainable param of m (zeroed). Free with pf_optim_deinit. */
 int pf_optim_init(struct pf_optim *o, struct pf_model *m, const struct pf_optim_cfg *cfg);
+/* The same over an explicit list of n params (borrowed: they must outlive the optimizer); the
+ * trainable ones get state, in list order. For callers that drive layers without a pf_model
+ * (the DDPG agent, learners/common/ddpg.c). Free with pf_optim_deinit. */
+int pf_optim_init_params(struct pf_optim *o, struct pf_param *const *params, int n,
+                         const struct pf_optim_cfg *cfg);
 void pf_optim_deinit(struct pf_optim *o);
 /* One update with learning rate lr from the accumulated gradients (which it does not clear). */
 void pf_optim_step(struct pf_optim *o, float lr);

@@ -1,6 +1,6 @@
-/* train.c: the training loop (shuffle, batch, forward, loss, backward, optimizer step) and the
- * evaluation loop. Deterministic for a seed and thread count: shuffling and augmentation draw
- * from one pf_rng, and every reduction runs in a fixed order. */
+/* train.c: the training loop (shuffle, batch, forward, loss, hooks, backward, optimizer step)
+ * and the evaluation loop. Deterministic for a seed and thread count: shuffling and
+ * augmentation draw from one pf_rng, and every reduction runs in a fixed order. */
 #include "engine/model/train.h"
 
 #include <math.h>
@@ -140,6 +140,9 @@ int pf_train(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx
                         step, (double)loss, (double)lr);
             goto done;
         }
+        if (h && h->before_backward &&
+            (rc = h->before_backward(m, x, c->batch, dlogits, step, h->user)) < 0)
+            goto done;
         pf_model_zero_grad(m);
         if ((rc = pf_model_backward(m, x, dlogits, c->batch)) < 0)
             goto done;

@@ -29,13 +29,22 @@ struct pf_schedule {
 };
 
 /* Optional hooks into the training loop (all may be NULL), for learners that constrain the
- * weights: sparsity masks, fake-quantized weights, codebooks. Per step the loop runs
- * before_forward, forward, loss, backward, before_update, the optimizer step, after_update.
- * `step` counts from 0, lr is this step's rate. A hook returns 0 or a negative PF_E* code,
- * which ends training with that code. */
+ * weights (sparsity masks, fake-quantized weights, codebooks) and for extra loss terms
+ * (distillation). Per step the loop runs before_forward, forward, loss, before_backward,
+ * backward, before_update, the optimizer step, after_update. `step` counts from 0, lr is this
+ * step's rate. A hook returns 0 or a negative PF_E* code, which ends training with that code.
+ * One struct serves one client; to combine two, call one's hooks from the other's (the run's
+ * fine-tune chains a learner's hooks with the distillation hook that way, learners/run.c). */
 struct pf_train_hooks {
     /* e.g. write the fake-quantized weights into the params the forward reads */
     int (*before_forward)(struct pf_model *m, long step, void *user);
+    /* after the task loss, before backward: the one place to change the gradient that backward
+     * starts from. dlogits (N, classes) holds d(mean softmax cross-entropy)/d(logits) (already
+     * divided by N); a hook ADDS its own term's gradient to it (e.g. distillation). x is the
+     * batch (N, C, H, W) exactly as the forward saw it (augmented), the logits are
+     * pf_model_logits(m). The reported loss stays the task loss. */
+    int (*before_backward)(struct pf_model *m, const float *x, int N, float *dlogits, long step,
+                           void *user);
     /* after backward, before the optimizer: e.g. restore the float weights, mask gradients */
     int (*before_update)(struct pf_model *m, struct pf_optim *o, long step, float lr, void *user);
     /* after the optimizer: e.g. new masks (then pf_optim_reset), centroid updates */

@@ -319,6 +319,12 @@ struct unit_work {
     float *Zt;        /* C x (CHUNK_ROWS K): the LASSO columns, transposed */
     float *tmp;       /* max(m, C) x max(m, K) */
     double keep_prob; /* probability a row joins the LASSO Gram */
+    /* residual correction (u->res_add >= 0): the add's input on this unit's path, per current
+     * output channel 1 / (batchnorm scale) or 0, and the rows' target corrections */
+    int branch;
+    double *rscale;  /* K */
+    const int *omap; /* reference channel of each current output channel; NULL = identity */
+    float *Yc, *Ycs; /* CHUNK_ROWS x K, for X / Y and for Xs / Ys */
 };
 
 static void uw_free(struct unit_work *w)
@@ -333,6 +339,9 @@ static void uw_free(struct unit_work *w)
     free(w->Ys);
     free(w->Zt);
     free(w->tmp);
+    free(w->rscale);
+    free(w->Yc);
+    free(w->Ycs);
 }
 
 /* Adds the chunk's Grams into the unit (float sums over <= CHUNK_ROWS rows, double across). */
@@ -343,6 +352,9 @@ static void flush_main(struct pf_cp_unit *u, struct unit_work *w)
         return;
     /* targets: Y = Xf Wref' (no bias: the bias stays and cancels) */
     pf_sgemm(false, true, n, K, w->ref.m, 1.0f, w->Xf, w->ref.m, w->Wref, w->ref.m, 0.0f, w->Y, K);
+    if (w->Yc)
+        for (size_t i = 0; i < (size_t)n * K; i++)
+            w->Y[i] += w->Yc[i];
     pf_sgemm(true, false, m, m, n, 1.0f, w->X, m, w->X, m, 0.0f, w->tmp, m);
     for (size_t i = 0; i < (size_t)m * m; i++)
         u->A[i] += w->tmp[i];
@@ -364,6 +376,9 @@ static void flush_lasso(struct pf_cp_unit *u, struct unit_work *w, int C)
         return;
     pf_sgemm(false, true, n, K, w->ref.m, 1.0f, w->Xfs, w->ref.m, w->Wref, w->ref.m, 0.0f, w->Ys,
              K);
+    if (w->Ycs)
+        for (size_t i = 0; i < (size_t)n * K; i++)
+            w->Ys[i] += w->Ycs[i];
     size_t nk = (size_t)n * K;
     for (int j = 0; j < C; j++) /* Z_j (n x K) = X[:, jB:(j+1)B] W[:, jB:(j+1)B]' */
         pf_sgemm(false, true, n, K, B, 1.0f, w->Xs + (size_t)j * B, m, w->Wcur + (size_t)j * B, m,
@@ -381,6 +396,117 @@ static void flush_lasso(struct pf_cp_unit *u, struct unit_work *w, int C)
     w->nrow_s = 0;
 }
 
+/* ---- residual correction (see chanprune.h; PocketFlow's residual_branch_diff) ---- */
+
+/* The one layer reading layer j's output, or -1 (none or several). */
+static int sole_consumer(const struct pf_model *m, int j)
+{
+    if (m->n_consumers[j] != 1)
+        return -1;
+    for (int i = j + 1; i < m->n_layers; i++)
+        for (int k = 0; k < m->layers[i].n_in; k++)
+            if (m->layers[i].in_idx[k] == j)
+                return i;
+    return -1;
+}
+
+/* A batchnorm layer's eps: its netdef keys carry it when it is not the default (the way
+ * model/int8.c's folding reads it; the layer keeps it private). */
+static double bn_eps(const struct pf_layer *l)
+{
+    char keys[256] = "";
+    if (l->ops->to_yaml)
+        l->ops->to_yaml(l, keys, sizeof keys);
+    const char *e = strstr(keys, ", eps: ");
+    return e ? strtod(e + strlen(", eps: "), NULL) : 1e-5;
+}
+
+/* PocketFlow's "last in residual block": from layer q forward through batchnorm and dropout
+ * layers (inference: affine and identity), each the sole reader of the one before, with no
+ * fused activation from q on, to an add that reads the path once. Returns the add (-1 if
+ * none), sets *branch to the add's input on the path and rscale[k] (q's K output channels) to
+ * 1 / (product of the batchnorm scales gamma / sqrt(running_var + eps)), or 0 where that scale
+ * vanishes (PF_CP_RES_MIN_SCALE). */
+static int residual_add(const struct pf_model *m, int q, int *branch, double *rscale)
+{
+    const struct pf_layer *l = &m->layers[q];
+    int K = l->out.c;
+    for (int k = 0; k < K; k++)
+        rscale[k] = 1.0;
+    if (l->act != PF_ACT_NONE)
+        return -1;
+    int add = -1;
+    for (int cur = q; add < 0;) {
+        int nx = sole_consumer(m, cur);
+        if (nx < 0)
+            return -1;
+        const struct pf_layer *n = &m->layers[nx];
+        if (n->ops == &pf_layer_add) {
+            int reads = 0;
+            for (int k = 0; k < n->n_in; k++)
+                reads += n->in_idx[k] == cur;
+            if (reads != 1 || n->n_in < 2)
+                return -1;
+            *branch = cur;
+            add = nx;
+            continue;
+        }
+        if (n->act != PF_ACT_NONE || n->out.c != K)
+            return -1;
+        if (n->ops == &pf_layer_batchnorm) {
+            const struct pf_param *g = pf_layer_param(n, "gamma");
+            const struct pf_param *v = pf_layer_param(n, "running_var");
+            if (!g || !v)
+                return -1;
+            double eps = bn_eps(n);
+            for (int k = 0; k < K; k++)
+                rscale[k] /=
+                    (double)pf_tensor_f32(&g->w)[k] / sqrt((double)pf_tensor_f32(&v->w)[k] + eps);
+        } else if (n->ops != &pf_layer_dropout) {
+            return -1;
+        }
+        cur = nx;
+    }
+    /* rscale holds 1 / a; a channel whose |a| is tiny next to the largest carries nothing */
+    double amax = 0.0;
+    for (int k = 0; k < K; k++)
+        if (isfinite(rscale[k]) && rscale[k] != 0.0)
+            amax = fmax(amax, 1.0 / fabs(rscale[k]));
+    for (int k = 0; k < K; k++)
+        if (!isfinite(rscale[k]) || !(fabs(rscale[k]) * PF_CP_RES_MIN_SCALE * amax <= 1.0))
+            rscale[k] = 0.0;
+    return add;
+}
+
+/* Sum of the add's inputs other than `branch`, channel c at position pos of image img (the
+ * inputs all have the add's shape), after a forward of mm. */
+static double shortcut_at(const struct pf_model *mm, int add, int branch, int img, int c, int pos)
+{
+    const struct pf_layer *a = &mm->layers[add];
+    size_t n = pf_shape_numel(a->out), hw = (size_t)a->out.h * a->out.w;
+    double s = 0.0;
+    for (int k = 0; k < a->n_in; k++)
+        if (a->in_idx[k] != branch)
+            s += mm->y[a->in_idx[k]][(size_t)img * n + (size_t)c * hw + (size_t)pos];
+    return s;
+}
+
+/* The correction row of unit u for image img at output position pos: (s_ref - s_now) / a. */
+static void correction_row(const struct pf_chanprune *cp, const struct pf_cp_unit *u,
+                           const struct unit_work *w, int img, int pos, float *row)
+{
+    for (int k = 0; k < u->K; k++) {
+        if (w->rscale[k] == 0.0) {
+            row[k] = 0.0f;
+            continue;
+        }
+        int kr = w->omap ? w->omap[k] : k;
+        double d = shortcut_at(cp->full, u->res_add, w->branch, img, kr, pos) -
+                   shortcut_at(cp->m, u->res_add, w->branch, img, k, pos);
+        row[k] = (float)(d * w->rscale[k]);
+    }
+}
+
 /* Sets up unit u for consumer layer q of the group. */
 static int unit_setup(struct pf_chanprune *cp, struct pf_cp_stats *s, struct pf_cp_unit *u,
                       struct unit_work *w, int q, const struct pf_cp_sample_cfg *c)
@@ -390,6 +516,7 @@ static int unit_setup(struct pf_chanprune *cp, struct pf_cp_stats *s, struct pf_
     if ((rc = geom_of(l, &w->cur)) < 0 || (rc = geom_of(lf, &w->ref)) < 0)
         return rc;
     u->layer = q;
+    u->res_add = -1;
     u->K = l->out.c;
     u->m = w->cur.m;
     if (u->m % s->C)
@@ -400,6 +527,7 @@ static int unit_setup(struct pf_chanprune *cp, struct pf_cp_stats *s, struct pf_
     /* the reference rows for the current output channels */
     int go = pf_groups_out_group(cp->g, q);
     const int *omap = go >= 0 ? cp->orig[go] : NULL;
+    w->omap = omap;
     const struct pf_param *pw = pf_layer_param(l, "weight"), *pwf = pf_layer_param(lf, "weight");
     if (!pw || !pwf)
         return PF_ERR(PF_EINVAL, "%s has no weight", l->name);
@@ -440,6 +568,22 @@ static int unit_setup(struct pf_chanprune *cp, struct pf_cp_stats *s, struct pf_
         else
             w->keep_prob = c->lasso_rows / rows;
         w->keep_prob = w->keep_prob > 1.0 ? 1.0 : w->keep_prob;
+    }
+    if (c->residual_correct) {
+        if (!(w->rscale = pf_malloc((size_t)K * sizeof *w->rscale)))
+            return -PF_ENOMEM;
+        int add = residual_add(cp->m, q, &w->branch, w->rscale);
+        /* positions index the add's maps as they index this layer's output */
+        const struct pf_layer *la = add >= 0 ? &cp->m->layers[add] : NULL;
+        if (la && la->out.c == K && la->out.h * la->out.w == w->cur.positions &&
+            l->out.h * l->out.w == w->cur.positions) {
+            u->res_add = add;
+            w->Yc = pf_malloc((size_t)CHUNK_ROWS * K * sizeof *w->Yc);
+            if (u->FtF)
+                w->Ycs = pf_malloc((size_t)CHUNK_ROWS * K * sizeof *w->Ycs);
+            if (!w->Yc || (u->FtF && !w->Ycs))
+                return -PF_ENOMEM;
+        }
     }
     return 0;
 }
@@ -565,11 +709,17 @@ int pf_chanprune_sample(struct pf_chanprune *cp, int group, const struct pf_cp_s
                     float *rowf = uw->Xf + (size_t)uw->nrow * uw->ref.m;
                     cut_row(&uw->cur, &l->in[0], in, pos, row);
                     cut_row(&uw->ref, &lf->in[0], inf, pos, rowf);
+                    float *yc = uw->Yc ? uw->Yc + (size_t)uw->nrow * un->K : NULL;
+                    if (yc)
+                        correction_row(cp, un, uw, i, pos, yc);
                     if (un->FtF && pf_rng_uniform(&rng) < uw->keep_prob) {
                         memcpy(uw->Xs + (size_t)uw->nrow_s * un->m, row,
                                (size_t)un->m * sizeof *row);
                         memcpy(uw->Xfs + (size_t)uw->nrow_s * uw->ref.m, rowf,
                                (size_t)uw->ref.m * sizeof *rowf);
+                        if (yc)
+                            memcpy(uw->Ycs + (size_t)uw->nrow_s * un->K, yc,
+                                   (size_t)un->K * sizeof *yc);
                         if (++uw->nrow_s == CHUNK_ROWS)
                             flush_lasso(un, uw, s->C);
                     }
@@ -707,10 +857,13 @@ int pf_chanprune_apply(struct pf_chanprune *cp, const struct pf_cp_stats *s, con
         struct pf_event e = {
             .run_id = cp->r->id, .step = cp->step, .kind = PF_EV_LAYER_DONE, .value = un->err_fit};
         snprintf(e.name, sizeof e.name, "%.31s", cp->m->layers[un->layer].name);
+        char at[PF_NAME_MAX + 24] = "";
+        if (un->res_add >= 0)
+            snprintf(at, sizeof at, ", targets at %s", cp->m->layers[un->res_add].name);
         snprintf(e.text, sizeof e.text,
                  "channels %d -> %d, reconstruction error %.4g (before) %.4g (selected) "
-                 "%.4g (refit), %.2f s",
-                 C, nk, un->err_now, un->err_sel, un->err_fit, secs);
+                 "%.4g (refit)%s, %.2f s",
+                 C, nk, un->err_now, un->err_sel, un->err_fit, at, secs);
         pf_run_emit(cp->r, &e);
     }
     pf_run_metric(cp->r, cp->step, "kept_macs", pf_chanprune_kept_macs(cp));
@@ -801,7 +954,7 @@ int pf_chanprune_run(struct pf_run *r, const struct pf_cp_spec *spec, const char
         goto fail;
     pf_run_log(r, "%s: %d channel groups to prune, %d images sampled", spec->name, cp.n_order,
                cp.n_smpl);
-    if ((rc = pf_chanprune_report_acc(r, 0, "full")) < 0)
+    if (!spec->quiet && (rc = pf_chanprune_report_acc(r, 0, "full")) < 0)
         goto fail;
     for (int i = 0; i < cp.n_order; i++) {
         int gi = cp.order[i];
@@ -829,7 +982,7 @@ int pf_chanprune_run(struct pf_run *r, const struct pf_cp_spec *spec, const char
     double kept = pf_chanprune_kept_macs(&cp);
     pf_run_metric(r, cp.step, "kept_macs", kept);
     pf_run_log(r, "%s: channel selection done, %.1f%% of the MACs kept", spec->name, 100.0 * kept);
-    if ((rc = pf_chanprune_report_acc(r, cp.step, "pruned")) < 0)
+    if (!spec->quiet && (rc = pf_chanprune_report_acc(r, cp.step, "pruned")) < 0)
         goto fail;
     if (save_ws && save_ws[0]) {
         if ((rc = pf_model_save(r->model, save_ws, r->train->name, NULL)) < 0)

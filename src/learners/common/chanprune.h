@@ -25,7 +25,23 @@
  * Targets are the FULL (reference) model's pre-activation outputs of the same layer at the same
  * positions, without bias (the bias is kept, so it cancels), restricted to the consumer's
  * current output channels; inputs come from the model being pruned (PocketFlow's CPR: every
- * layer sees the already-pruned layers before it). */
+ * layer sees the already-pruned layers before it).
+ *
+ * Residual correction (residual_correct, PocketFlow's CP: residual_branch_diff): when the
+ * consumer is the last layer of a residual branch (its output reaches an add through
+ * batchnorm / dropout layers only, each the sole reader of the one before, no fused
+ * activation on the way), the target is what the layer must output so that the ADD's output
+ * in the model being pruned equals the reference's, which also makes up for the error the
+ * other inputs of the add (the shortcut) carry by now. With s = the sum of the add's other
+ * inputs and a = the product of the batchnorm scales gamma / sqrt(running_var + eps) on the
+ * way (per channel), the target becomes
+ *     Y + (s_reference - s_model) / a
+ * (the layer's bias and the batchnorm are the same in both models: pruning the layer's inputs
+ * does not touch them and rebase copies them), i.e. (A_reference - s_model - shift) / a - bias
+ * with A the add's input sum and shift the batchnorm's. PocketFlow adds sum_original -
+ * sum_current (the add's outputs) to Y, which also counts the layer's own current error and
+ * ignores the batchnorm between; ours is the exact form. A channel whose scale a vanishes
+ * (|a| below PF_CP_RES_MIN_SCALE of the largest) keeps its plain target. */
 #ifndef PF_LEARNERS_COMMON_CHANPRUNE_H
 #define PF_LEARNERS_COMMON_CHANPRUNE_H
 
@@ -52,6 +68,7 @@ struct pf_cp_unit {
     double err_now; /* relative error |XW' - Y|^2 / |Y|^2 of W as sampled */
     double err_sel; /* the same with the dropped channels' columns zeroed (set by refit) */
     double err_fit; /* after the refit (set by refit) */
+    int res_add;    /* residual correction: the add the targets aim at (layer index); -1 none */
 };
 
 /* The statistics of one channel group. */
@@ -67,12 +84,18 @@ struct pf_cp_stats {
 
 /* What to sample. */
 struct pf_cp_sample_cfg {
-    int nb_smpls;      /* images (PocketFlow: cpr_nb_smpls; CP: cp_nb_batches x batch) */
-    int crops;         /* output positions per image (dense layers: always 1) */
-    double lasso_rows; /* rows kept for the LASSO Gram: < 0 = PocketFlow's CPR rule
-                        * min(1, 10 / K) of the rows; otherwise the expected number of rows
-                        * (CP: min(400, N / 20) positions); 0 = no LASSO Gram */
+    int nb_smpls;          /* images (PocketFlow: cpr_nb_smpls; CP: cp_nb_batches x batch) */
+    int crops;             /* output positions per image (dense layers: always 1) */
+    double lasso_rows;     /* rows kept for the LASSO Gram: < 0 = PocketFlow's CPR rule
+                            * min(1, 10 / K) of the rows; otherwise the expected number of rows
+                            * (CP: min(400, N / 20) positions); 0 = no LASSO Gram */
+    bool residual_correct; /* correct the targets of a residual branch's last layer at its
+                            * add (see the top of this file; PocketFlow: CP only) */
 };
+
+/* Smallest batchnorm scale, relative to the largest on the same path, that still carries a
+ * residual correction back to the layer's output. */
+#define PF_CP_RES_MIN_SCALE 1e-4
 
 /* Least-squares settings. */
 struct pf_cp_lstsq_cfg {
@@ -141,7 +164,8 @@ int pf_chanprune_refit(struct pf_chanprune *cp, struct pf_cp_stats *s, const uin
 
 /* Removes the dropped channels from the model (pf_model_prune_group), updates the reference
  * maps, and emits per unit a PF_EV_LAYER_DONE (name = layer, value = relative error after the
- * refit, text = channels before -> after, errors, seconds since t0) and the "kept_macs" metric
+ * refit, text = channels before -> after, errors, the add its targets aimed at (residual
+ * correction), seconds since t0) and the "kept_macs" metric
  * (MACs now / MACs before). Returns 0 or an error. */
 int pf_chanprune_apply(struct pf_chanprune *cp, const struct pf_cp_stats *s, const uint8_t *keep,
                        double t0);
@@ -181,6 +205,7 @@ struct pf_cp_spec {
     int chunk;                /* groups between calls of `between` (<= 0: never) */
     void *user;
     bool finetune; /* run the final fine-tune (the run's schedule) */
+    bool quiet;    /* no accuracy reports before / after selection (an RL roll-out) */
 };
 
 /* The common driver: plan, set-up, validation accuracy before ("acc_full"), for each group in

@@ -9,6 +9,7 @@
 
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_status.h"
+#include "learners/common/ddpg.h"
 #include "learners/learner.h"
 
 int pf_opts_init(struct pf_opts *o, const struct pf_opt_spec *const *tables)
@@ -23,6 +24,13 @@ int pf_opts_init(struct pf_opts *o, const struct pf_opt_spec *const *tables)
     }
     o->vals = pf_calloc((size_t)(o->n ? o->n : 1), sizeof *o->vals);
     return o->vals ? 0 : -PF_ENOMEM;
+}
+
+int pf_learner_opts_init(struct pf_opts *o, const struct pf_learner_ops *ops)
+{
+    const struct pf_opt_spec *tables[] = {pf_run_common_opts, ops->opts,
+                                          ops->rl ? pf_ddpg_opts : NULL, NULL};
+    return pf_opts_init(o, tables);
 }
 
 void pf_opts_deinit(struct pf_opts *o)

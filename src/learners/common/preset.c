@@ -32,8 +32,7 @@ int pf_preset_load(const char *path, struct pf_preset *p)
         goto fail;
     }
     p->options = pf_cfg_get(p->cfg, "options");
-    const struct pf_opt_spec *tables[] = {pf_run_common_opts, ops->opts, NULL};
-    if ((rc = pf_opts_init(&o, tables)) < 0)
+    if ((rc = pf_learner_opts_init(&o, ops)) < 0)
         goto fail;
     if (p->options && (rc = pf_opts_set_cfg(&o, p->options, ops->prefix)) < 0)
         goto fail;

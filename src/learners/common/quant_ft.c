@@ -3,6 +3,7 @@
  * Adam), nonuniform_quantization/learner.py (centroid gradients, nuql_opt_mode) and the
  * fake-quant placement of TF's quantization-aware training (uniform_quantization_tf). */
 #include "learners/common/quant_ft.h"
+#include "learners/common/rlsearch.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -421,4 +422,39 @@ int pf_quant_ft_run(struct pf_quant_ft *f)
         pf_run_emit(r, &e);
     }
     return cancelled ? -PF_ECANCELLED : 0;
+}
+
+int pf_quant_ft_learn(struct pf_run *r, const struct pf_quant_ft_cfg *c)
+{
+    char key[64];
+    struct pf_plan *own = NULL;
+    struct pf_quant_ft ft;
+    snprintf(key, sizeof key, "%senbl_rl_agent", c->prefix);
+    int rc;
+    if (pf_opts_find(&r->opts, key, NULL) && pf_opts_bool(&r->opts, key)) {
+        char nk[64];
+        snprintf(nk, sizeof nk, "%snb_rlouts", c->prefix);
+        struct pf_rl_search *s = NULL;
+        if ((rc = pf_rl_bits_new(r, c, c->prefix, &s)) < 0)
+            return rc;
+        rc = pf_rl_search_plan(r, s, (int)pf_opts_int(&r->opts, nk), &own);
+        pf_rl_search_free(s);
+        if (rc < 0) { /* cancelled: rl/best.plan.yaml keeps the best so far */
+            if (own)
+                pf_plan_deinit(own);
+            free(own);
+            return rc;
+        }
+        r->plan = own; /* the best strategy drives the fine-tune below */
+    }
+    if ((rc = pf_quant_ft_init(&ft, r, c)) == 0) {
+        rc = pf_quant_ft_run(&ft);
+        pf_quant_ft_deinit(&ft);
+    }
+    if (own) {
+        pf_plan_deinit(own);
+        free(own);
+        r->plan = NULL;
+    }
+    return rc;
 }

@@ -72,4 +72,9 @@ int pf_quant_ft_init(struct pf_quant_ft *f, struct pf_run *r, const struct pf_qu
 int pf_quant_ft_run(struct pf_quant_ft *f);
 void pf_quant_ft_deinit(struct pf_quant_ft *f);
 
+/* A quantizer learner's whole run: when the learner has "<prefix>enbl_rl_agent" and it is on,
+ * first the RL bit allocation (rlsearch.h, pf_rl_bits) whose best strategy becomes the run's
+ * plan; then init, run and deinit. */
+int pf_quant_ft_learn(struct pf_run *r, const struct pf_quant_ft_cfg *c);
+
 #endif

@@ -16,6 +16,7 @@
 #include "engine/core/pf_status.h"
 #include "engine/io/model_h5.h"
 #include "engine/model/plan.h"
+#include "learners/common/distill.h"
 #include "learners/learner.h"
 
 #define PF_PROGRAM "pocketflow 0.1.0"
@@ -42,6 +43,14 @@ const struct pf_opt_spec pf_run_common_opts[] = {
     {"seed", PF_OPT_INT, "0", 0, 2147483647, NULL, "random seed (shuffling, augmentation)"},
     {"plan", PF_OPT_STR, "", 0, 0, NULL,
      "per-layer plan file (sparsity, w_bits, a_bits, skips); empty: the learner's options"},
+    {"enbl_dst", PF_OPT_BOOL, "False", 0, 0, NULL,
+     "distillation: every fine-tune also matches the model as loaded (the teacher)"},
+    {"loss_w_dst", PF_OPT_FLOAT, "4.0", 0.0, 1000, NULL,
+     "distillation: weight of the soft cross-entropy added to the task loss"},
+    {"tempr_dst", PF_OPT_FLOAT, "4.0", 0.01, 1000, NULL,
+     "distillation: softmax temperature of teacher and student logits"},
+    {"dst_t2_scaled", PF_OPT_BOOL, "False", 0, 0, NULL,
+     "distillation: multiply its loss by tempr_dst^2 (Hinton; not PocketFlow's)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -71,8 +80,7 @@ int pf_run_new(struct pf_run **out, const char *learner, const char *model_path,
     r->learner = ops;
     snprintf(r->model_path, sizeof r->model_path, "%s", model_path);
     snprintf(r->data_spec, sizeof r->data_spec, "%s", data);
-    const struct pf_opt_spec *tables[] = {pf_run_common_opts, ops->opts, NULL};
-    int rc = pf_opts_init(&r->opts, tables);
+    int rc = pf_learner_opts_init(&r->opts, ops);
     if (rc < 0)
         goto fail;
     if (is_yaml(model_path)) {
@@ -111,6 +119,7 @@ void pf_run_free(struct pf_run *r)
     }
     pf_dataset_free(r->train);
     pf_dataset_free(r->test);
+    pf_model_free(r->teacher);
     pf_model_free(r->model);
     pf_opts_deinit(&r->opts);
     free(r);
@@ -216,6 +225,8 @@ int pf_run_open_dir(struct pf_run *r, const char *runs_root)
 
 void pf_run_emit(struct pf_run *r, const struct pf_event *e)
 {
+    if (r->mute > 0 && e->kind != PF_EV_FINISHED && e->kind != PF_EV_FAILED)
+        return;
     if (e->kind == PF_EV_METRIC && e->step > r->last_step)
         r->last_step = e->step;
     if (e->kind == PF_EV_METRIC && r->metrics) {
@@ -285,12 +296,15 @@ struct ft_ctx {
     struct pf_run *r;
     const char *phase;
     long step0;
+    struct pf_distill_hook *dst; /* NULL without a teacher */
 };
 
 static int ft_progress(const struct pf_train_progress *p, void *user)
 {
     struct ft_ctx *f = user;
     pf_run_metric(f->r, f->step0 + p->step, "loss", p->loss);
+    if (f->dst) /* the mean over the same steps as "loss" */
+        pf_run_metric(f->r, f->step0 + p->step, "loss_dst", pf_distill_hook_take(f->dst));
     pf_run_metric(f->r, f->step0 + p->step, "train_acc", p->acc);
     pf_run_metric(f->r, f->step0 + p->step, "lr", p->lr);
     pf_run_metric(f->r, f->step0 + p->step, "img_per_s", p->img_per_s);
@@ -305,9 +319,68 @@ int pf_run_finetune(struct pf_run *r, const char *phase)
     return pf_run_finetune_cfg(r, phase, &c);
 }
 
+/* Two clients' hooks as one: every point calls the first's hook, then the second's (a NULL
+ * struct or entry is skipped). The learner's hooks go first, so distillation sees the weights
+ * and logits the learner's forward used, and its gradient joins before the learner's
+ * before_update (masks, straight-through) handles the result. */
+struct hook_chain {
+    const struct pf_train_hooks *h[2];
+};
+
+static int chain_before_forward(struct pf_model *m, long step, void *user)
+{
+    const struct hook_chain *c = user;
+    int rc = 0;
+    for (int i = 0; i < 2 && rc >= 0; i++)
+        if (c->h[i] && c->h[i]->before_forward)
+            rc = c->h[i]->before_forward(m, step, c->h[i]->user);
+    return rc;
+}
+
+static int chain_before_backward(struct pf_model *m, const float *x, int N, float *dlogits,
+                                 long step, void *user)
+{
+    const struct hook_chain *c = user;
+    int rc = 0;
+    for (int i = 0; i < 2 && rc >= 0; i++)
+        if (c->h[i] && c->h[i]->before_backward)
+            rc = c->h[i]->before_backward(m, x, N, dlogits, step, c->h[i]->user);
+    return rc;
+}
+
+static int chain_before_update(struct pf_model *m, struct pf_optim *o, long step, float lr,
+                               void *user)
+{
+    const struct hook_chain *c = user;
+    int rc = 0;
+    for (int i = 0; i < 2 && rc >= 0; i++)
+        if (c->h[i] && c->h[i]->before_update)
+            rc = c->h[i]->before_update(m, o, step, lr, c->h[i]->user);
+    return rc;
+}
+
+static int chain_after_update(struct pf_model *m, struct pf_optim *o, long step, float lr,
+                              void *user)
+{
+    const struct hook_chain *c = user;
+    int rc = 0;
+    for (int i = 0; i < 2 && rc >= 0; i++)
+        if (c->h[i] && c->h[i]->after_update)
+            rc = c->h[i]->after_update(m, o, step, lr, c->h[i]->user);
+    return rc;
+}
+
+/* The run's distillation settings from its options. */
+static void dst_cfg(const struct pf_run *r, struct pf_distill_cfg *d)
+{
+    d->loss_w = pf_opts_float(&r->opts, "loss_w_dst");
+    d->tempr = pf_opts_float(&r->opts, "tempr_dst");
+    d->t2_scaled = pf_opts_bool(&r->opts, "dst_t2_scaled");
+}
+
 int pf_run_finetune_cfg(struct pf_run *r, const char *phase, const struct pf_train_cfg *cfg)
 {
-    const struct pf_train_cfg c = *cfg;
+    struct pf_train_cfg c = *cfg;
     if (c.epochs * c.nb_epochs_rat <= 0.0)
         return 0;
     long total = pf_train_total_steps(&c, r->n_train);
@@ -315,8 +388,30 @@ int pf_run_finetune_cfg(struct pf_run *r, const char *phase, const struct pf_tra
                total, c.batch, c.epochs, c.nb_epochs_rat, pf_train_lr_at(&c, r->n_train, 0),
                pf_opts_str(&r->opts, "lrn_rate_dcy"),
                c.optim.kind == PF_OPTIM_ADAM ? ", Adam" : "");
-    struct ft_ctx f = {r, phase, 0};
-    int rc = pf_train(r->model, r->train, r->train_idx, r->n_train, &c, ft_progress, &f);
+    struct ft_ctx f = {r, phase, 0, NULL};
+    struct pf_distill_hook dst;
+    struct pf_train_hooks dst_hooks, chained;
+    struct hook_chain chain;
+    int rc;
+    if (r->teacher) {
+        struct pf_distill_cfg d;
+        dst_cfg(r, &d);
+        if ((rc = pf_distill_hook_init(&dst, r->teacher, &d, &dst_hooks)) < 0)
+            return rc;
+        chain = (struct hook_chain){{cfg->hooks, &dst_hooks}};
+        chained = (struct pf_train_hooks){
+            .before_forward = chain_before_forward,
+            .before_backward = chain_before_backward,
+            .before_update = chain_before_update,
+            .after_update = chain_after_update,
+            .user = &chain,
+        };
+        c.hooks = &chained;
+        f.dst = &dst;
+        pf_run_log(r, "%s: distilling from the teacher, loss_w_dst %g, tempr_dst %g%s", phase,
+                   d.loss_w, d.tempr, d.t2_scaled ? ", x T^2" : "");
+    }
+    rc = pf_train(r->model, r->train, r->train_idx, r->n_train, &c, ft_progress, &f);
     if (rc == -PF_ECANCELLED)
         pf_run_log(r, "%s: cancelled; keeping the model of the last finished step", phase);
     return rc;
@@ -373,6 +468,29 @@ int pf_run_exec(struct pf_run *r)
             (rc = pf_plan_load(r->plan, r->model, plan_path)) < 0)
             goto end;
         pf_run_log(r, "plan: %s", plan_path);
+    }
+    pf_model_free(r->teacher);
+    r->teacher = NULL;
+    if (pf_opts_bool(&r->opts, "enbl_dst")) {
+        /* PocketFlow: the teacher is the pre-trained model, evaluated once */
+        struct pf_distill_cfg d;
+        struct pf_distill_hook probe;
+        struct pf_train_hooks unused;
+        struct pf_eval_result tr;
+        dst_cfg(r, &d);
+        if ((rc = pf_distill_hook_init(&probe, r->model, &d, &unused)) < 0 ||
+            (rc = pf_model_clone(r->model, &r->teacher)) < 0)
+            goto end;
+        if (r->n_val)
+            rc = pf_evaluate(r->teacher, r->train, r->val_idx, r->n_val, 100, &tr, NULL);
+        else
+            rc = pf_evaluate(r->teacher, r->train, r->train_idx, r->n_train, 100, &tr, NULL);
+        if (rc < 0)
+            goto end;
+        pf_run_log(r,
+                   "distillation: teacher = the model as loaded (validation accuracy %.4f, loss "
+                   "%.4f), loss_w_dst %g, tempr_dst %g%s",
+                   tr.accuracy, tr.loss, d.loss_w, d.tempr, d.t2_scaled ? ", x T^2" : "");
     }
     rc = r->learner->train(r);
     if (rc < 0 && rc != -PF_ECANCELLED)

@@ -301,11 +301,12 @@ static enum pf_key_result learner_key(struct pf_screen *s, int ch)
     if (v->editing)
         return edit_key(v, app, ch);
     int act = pf_keymap_action(&keymap, ch);
-    static const struct pf_prompt_req find_req = {"Find option (part of its name):", NULL, false,
-                                                  accept_find};
-    static const struct pf_prompt_req save_req = {"Write preset to:", "preset.yaml", false,
-                                                  accept_save};
-    static const struct pf_prompt_req load_req = {"Load preset:", "presets/", false, accept_load};
+    static const struct pf_prompt_req find_req = {.title = "Find option (part of its name):",
+                                                  .accept = accept_find};
+    static const struct pf_prompt_req save_req = {
+        .title = "Write preset to:", .initial = "preset.yaml", .accept = accept_save};
+    static const struct pf_prompt_req load_req = {
+        .title = "Load preset:", .initial = "presets/", .accept = accept_load};
     int page = form_page(app);
     switch (act) {
     case 0:

@@ -39,6 +39,7 @@ enum {
     K_SAVE,
     K_LOAD,
     K_RUN,
+    K_RL,
     K_CLICK
 };
 
@@ -68,6 +69,8 @@ static const struct pf_binding bindings[] = {
     {'s', K_SAVE, "s", NULL, "save the plan as YAML"},
     {'p', K_LOAD, "p", NULL, "load a plan (YAML, or PocketFlow's ratio.list)"},
     {'r', K_RUN, "r", "learner", "choose a learner and start a run with this plan"},
+    {'R', K_RL, "R", "RL search",
+     "RL search of per-layer ratios / bits: asks kind, budget and roll-outs, then runs it"},
     {PF_KEY_CLICK, K_CLICK, NULL, NULL, NULL},
 };
 static const struct pf_keymap keymap = {"Model", bindings, (int)PF_ARRAY_LEN(bindings)};
@@ -235,19 +238,9 @@ static int accept_save(struct pf_app *app, const char *text)
 
 static int accept_load(struct pf_app *app, const char *text)
 {
-    struct pf_plan p = {0};
-    int rc = pf_plan_init(&p, app->model);
+    int rc = pf_app_plan_load(app, text);
     if (rc == 0)
-        rc = pf_plan_load(&p, app->model, text);
-    if (rc == 0) {
-        pf_plan_deinit(&app->plan);
-        app->plan = p;
-        app->prof->plan = &app->plan;
-        pf_app_plan_update(app, -1, NULL);
         pf_app_msg(app, PF_MSG_GOOD, "plan loaded from %s", text);
-        return 0;
-    }
-    pf_plan_deinit(&p);
     return rc;
 }
 
@@ -304,10 +297,11 @@ static enum pf_key_result model_key(struct pf_screen *s, int ch)
     int page = page_rows(app);
     int i = v->n_vis ? v->vis[v->cur] : -1;
     static const struct pf_prompt_req filter_req = {
-        "Filter layers (name or type, empty = all):", NULL, false, accept_filter};
-    static const struct pf_prompt_req save_req = {"Save plan to:", "plan.yaml", false, accept_save};
-    static const struct pf_prompt_req load_req = {"Load plan (.yaml or ratio .list):", NULL, false,
-                                                  accept_load};
+        .title = "Filter layers (name or type, empty = all):", .accept = accept_filter};
+    static const struct pf_prompt_req save_req = {
+        .title = "Save plan to:", .initial = "plan.yaml", .accept = accept_save};
+    static const struct pf_prompt_req load_req = {.title = "Load plan (.yaml or ratio .list):",
+                                                  .accept = accept_load};
     switch (act) {
     case K_DOWN:
         v->cur++;
@@ -382,6 +376,12 @@ static enum pf_key_result model_key(struct pf_screen *s, int ch)
     case K_RUN:
         if (pf_app_switch(app, &pf_screen_learner) < 0)
             pf_app_err(app, -1);
+        return PF_KEY_REDRAW;
+    case K_RL:
+        if (pf_app_run_active(app))
+            pf_app_msg(app, PF_MSG_WARN, "a run is active: cancel it (c on the Run screen) first");
+        else
+            pf_app_push(app, &pf_screen_prompt, &pf_rl_prompt);
         return PF_KEY_REDRAW;
     }
     if (v->cur >= v->n_vis)

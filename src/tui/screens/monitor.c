@@ -170,6 +170,16 @@ static void monitor_draw(const struct pf_screen *s, WINDOW *w)
                   m->layer, m->layer_err);
         cy++;
     }
+    if (m->rl.active) {
+        if (m->rl.best_rlout)
+            pf_w_putf(w, cy, 0, W, pf_theme(PF_ROLE_CHANGED),
+                      "RL search: best reward %.4f at roll-out %ld; 6 shows the per-layer strategy",
+                      m->rl.best, m->rl.best_rlout);
+        else
+            pf_w_put(w, cy, 0, W, pf_theme(PF_ROLE_CHANGED),
+                     "RL search: no roll-out finished yet; 6 shows the per-layer strategy");
+        cy++;
+    }
     char path[1100];
     if (!active && m->end_text[0]) {
         bool res = result_model(app, path, sizeof path);

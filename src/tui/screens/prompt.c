@@ -1,7 +1,7 @@
 /* prompt.c: a one-line modal prompt (file names, filters) or a y/n question. The pusher passes
  * a struct pf_prompt_req; Enter hands the text to its accept(), which either takes it (the
  * prompt closes) or refuses it with a message (the prompt stays open for a correction). Tab
- * completes file names. */
+ * completes file names. An optional hint line under the field says what to type. */
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +47,8 @@ static int prompt_enter(struct pf_screen *s, struct pf_app *app)
     v->req = *req;
     snprintf(v->title, sizeof v->title, "%s", req->title ? req->title : "");
     v->req.title = v->title;
+    snprintf(v->hint, sizeof v->hint, "%s", req->hint ? req->hint : "");
+    v->req.hint = v->hint;
     snprintf(v->text, sizeof v->text, "%s", req->initial ? req->initial : "");
     v->req.initial = NULL;
     v->pos = (int)strlen(v->text);
@@ -171,7 +173,7 @@ static void prompt_draw(const struct pf_screen *s, WINDOW *w)
     char c[2] = {v->text[v->pos] ? v->text[v->pos] : ' ', 0};
     pf_w_put(w, y + 2, x + 2 + v->pos - start, 1, A_REVERSE, c);
     pf_w_put(w, y + 3, x + 2, bw - 4, pf_theme(PF_ROLE_DIM),
-             "Enter accept  Esc cancel  Tab complete");
+             v->hint[0] ? v->hint : "Enter accept  Esc cancel  Tab complete");
 }
 
 const struct pf_screen_ops pf_screen_prompt = {

@@ -72,6 +72,40 @@ struct pf_monitor_view {
     int log_scroll; /* lines scrolled back in the log, 0 = follow */
 };
 
+/* ---- rl.c (the RL search monitor, and the R prompt that starts a search) ---- */
+
+struct pf_rl_view {
+    int top; /* first layer row shown */
+};
+
+/* A search as typed into the R prompt: "<kind> [budget] [roll-outs]". */
+#define PF_RL_REQ_OPTS 4
+struct pf_rl_request {
+    enum pf_rl_kind kind;
+    double budget;                  /* kept MACs, sparsity or bits */
+    int rlouts;                     /* roll-outs */
+    const char *learner;            /* the learner that runs it */
+    char kv[PF_RL_REQ_OPTS][2][32]; /* its options: key, value */
+    int n_kv;
+};
+
+/* Defaults: 0.5 kept MACs, 0.9 sparsity, 4 bits, 20 roll-outs. */
+#define PF_RL_DEFAULT_MACS     0.5
+#define PF_RL_DEFAULT_SPARSITY 0.9
+#define PF_RL_DEFAULT_BITS     4
+#define PF_RL_DEFAULT_RLOUTS   20
+
+/* Parses the prompt's text: a kind (channel / macs, sparsity / weight, bits / quant, or a prefix
+ * of one), then optionally the budget and the roll-outs; fills req with the learner and its
+ * options. Returns 0, or -PF_EINVAL with a message that says what is wrong and what is allowed
+ * (kept MACs and sparsity in (0, 1), bits in [2, 8], roll-outs a whole number >= 1). */
+int pf_rl_request_parse(const char *text, struct pf_rl_request *req);
+/* Chooses req's learner with its options (all or nothing), starts the run and switches to the
+ * RL screen. 0 or -PF_E* (message set; nothing started). */
+int pf_rl_request_start(struct pf_app *app, const struct pf_rl_request *req);
+/* The R prompt (model and RL screens push it). */
+extern const struct pf_prompt_req pf_rl_prompt;
+
 /* ---- runs.c ---- */
 
 struct pf_run_rec {
@@ -137,6 +171,7 @@ struct pf_help_view {
 struct pf_prompt_view {
     struct pf_prompt_req req; /* copied; req.initial is not kept */
     char title[128];
+    char hint[128];
     char text[1024];
     int pos;
 };

@@ -1,4 +1,6 @@
-/* bar.c: horizontal bars in eighths of a cell (see bar.h). */
+/* bar.c: horizontal bars in eighths of a cell, and gauges with a target mark (see bar.h). */
+#include <math.h>
+
 #include "tui/theme.h"
 #include "tui/widgets/bar.h"
 #include "tui/widgets/text.h"
@@ -25,4 +27,16 @@ void pf_w_bar(WINDOW *w, int y, int x, int width, double frac, attr_t attr)
         for (int i = 0; i < full; i++)
             pf_w_glyph(w, y, x + i, attr, NULL, '#');
     }
+}
+
+void pf_w_gauge(WINDOW *w, int y, int x, int width, double frac, double mark, attr_t attr,
+                attr_t mark_attr)
+{
+    pf_w_bar(w, y, x, width, frac, attr);
+    if (width <= 0 || !(mark >= 0.0 && mark <= 1.0))
+        return;
+    int c = (int)lround(mark * width);
+    if (c >= width)
+        c = width - 1;
+    pf_w_glyph(w, y, x + c, mark_attr, "│", '|');
 }

@@ -1,4 +1,5 @@
 /* statusbar.c: top bar, message line and key legend (see statusbar.h). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -97,6 +98,16 @@ static int entry_len(const struct pf_binding *b)
     return (int)(strlen(b->name) + 1 + strlen(b->label));
 }
 
+/* Whether entry i of table m is in the legend: it has a label, and a global key (m > 0) is not
+ * one the screen's table (maps[0]) binds to something else (q on a screen where q goes back). */
+static bool shown(const struct pf_keymap *const *maps, int m, int i)
+{
+    const struct pf_binding *b = &maps[m]->b[i];
+    if (!b->label || !b->name)
+        return false;
+    return m == 0 || !maps[0] || !pf_keymap_action(maps[0], b->key);
+}
+
 /* Walks the legend entries; fn gets each binding and its x; nonzero stops. The first table
  * (the screen's) fills from the left; the others (the global keys) are right-aligned, so help
  * and quit stay visible at any width. */
@@ -106,7 +117,7 @@ static int legend_walk(const struct pf_keymap *const *maps, int n, int width,
     int right = 0;
     for (int m = 1; m < n; m++)
         for (int i = 0; maps[m] && i < maps[m]->n; i++)
-            if (maps[m]->b[i].label && maps[m]->b[i].name)
+            if (shown(maps, m, i))
                 right += entry_len(&maps[m]->b[i]) + 2;
     if (right > width / 2)
         right = 0; /* too narrow for both: the screen's keys win */
@@ -120,7 +131,7 @@ static int legend_walk(const struct pf_keymap *const *maps, int n, int width,
         }
         for (int i = 0; maps[m] && i < maps[m]->n; i++) {
             const struct pf_binding *b = &maps[m]->b[i];
-            if (!b->label || !b->name)
+            if (!shown(maps, m, i))
                 continue;
             int len = entry_len(b);
             if (x + len > limit)

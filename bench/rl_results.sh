@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# rl_results.sh: the Results table of the RL issue (bench/RESULTS.md, "RL search"). For a model,
+# each seed and each budget, runs the DDPG search and then, with the SAME fine-tune, the uniform
+# strategy at the same budget; prints one markdown row per (budget, seed): the RL strategy's
+# reached budget and test accuracy, the uniform one's, the difference, and the search time.
+#   - channel pruning at 50% and 25% of the MACs: `channel --cp_prune_option=auto`; uniform =
+#     the search's own rl/uniform.plan.yaml (the largest uniform preserve ratio within the
+#     budget), run through the same list procedure;
+#   - sparsity 90%: `weight-sparse --ws_prune_ratio_prtl=optimal` against `uniform`;
+#   - 4 equivalent bits: `uniform --uql_enbl_rl_agent=True` against `--uql_weight_bits=4`.
+# Rewards come from the validation split (first nb_smpls_val training images); the accuracies
+# printed are on the test set. Finished runs (OUT/<tag>_<what>_<seed>_{rl,uni}.json) are reused.
+#
+# Usage: bench/rl_results.sh MODEL.h5 TAG "SEEDS" [WHAT...]     WHAT: cp50 cp25 ws90 uq4 (all)
+# Knobs (environment): PF (build/pocketflow), OUT (bench/rl_out), RLOUTS (25 roll-outs),
+# RLMIN (5: roll-outs before the agent trains), FT_RAT (0.05: nb_epochs_rat of every fine-tune,
+# i.e. half an epoch of the 10-epoch schedule), EVAL (1000 validation images per reward),
+# CPB (4: cp_nb_batches sampled per layer), WSFT (50 fine-tune steps per WS roll-out), UQFT (50).
+set -euo pipefail
+PF=${PF:-build/pocketflow}
+OUT=${OUT:-bench/rl_out}
+RLOUTS=${RLOUTS:-25}
+RLMIN=${RLMIN:-5}
+FT_RAT=${FT_RAT:-0.05}
+EVAL=${EVAL:-1000}
+CPB=${CPB:-4}
+WSFT=${WSFT:-50}
+UQFT=${UQFT:-50}
+MODEL=$1
+TAG=$2
+SEEDS=$3
+shift 3
+WHATS=${*:-cp50 cp25 ws90 uq4}
+mkdir -p "$OUT"
+
+COMMON="--data fmnist --nb_epochs_rat $FT_RAT --rl_nb_smpls_eval $EVAL --nb_smpls_val 5000 --json"
+RL="--ddpg_batch_size 32"
+
+# run NAME ARGS...: one pocketflow run, its JSON in OUT/NAME.json, its run dir in OUT/NAME.dir
+run() {
+    local name=$1
+    shift
+    [ -s "$OUT/$name.json" ] && return 0
+    rm -rf "$OUT/runs_$name"
+    local t0=$SECONDS
+    $PF run --model "$MODEL" $COMMON --runs "$OUT/runs_$name" --out "$OUT/$name.h5" "$@" \
+        >"$OUT/$name.json.tmp" 2>"$OUT/$name.log"
+    echo "$((SECONDS - t0))" >"$OUT/$name.wall"
+    mv "$OUT/$name.json.tmp" "$OUT/$name.json"
+    ls -d "$OUT/runs_$name"/*/ | head -1 >"$OUT/$name.dir"
+}
+
+acc() { python3 -c 'import json,sys; print("%.4f" % json.load(open(sys.argv[1]))["accuracy"])' "$1"; }
+# the search's seconds (sum of rl/rlouts.csv) and the best strategy's budget
+search_s() { awk -F, 'NR > 1 { s += $8 } END { printf "%.0f", s }' "$(cat "$1")/rl/rlouts.csv"; }
+best_budget() {
+    python3 - "$(cat "$1")/rl/rlouts.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+best = max(rows, key=lambda r: float(r["reward"]))  # the first of the highest reward
+print("%.3f" % float(best["budget"]))
+PY
+}
+
+echo "| model | budget | seed | RL reached | RL test acc | uniform test acc | RL - uniform | search (s, $RLOUTS roll-outs) |"
+echo "|---|---|---|---|---|---|---|---|"
+for seed in $SEEDS; do
+    for what in $WHATS; do
+        case $what in
+        cp50 | cp25)
+            p=0.${what#cp}
+            run "${TAG}_${what}_${seed}_rl" --learner channel --cp_prune_option auto \
+                --cp_preserve_ratio "$p" --cp_nb_rlouts "$RLOUTS" --cp_nb_rlouts_min "$RLMIN" \
+                --cp_nb_batches "$CPB" --seed "$seed" $RL
+            run "${TAG}_${what}_${seed}_uni" --learner channel --cp_prune_option list \
+                --plan "$(cat "$OUT/${TAG}_${what}_${seed}_rl.dir")/rl/uniform.plan.yaml" \
+                --cp_nb_batches "$CPB" --seed "$seed"
+            label="${p#0.}% MACs"
+            ;;
+        ws90)
+            run "${TAG}_${what}_${seed}_rl" --learner weight-sparse --ws_prune_ratio_prtl optimal \
+                --ws_prune_ratio 0.9 --ws_nb_rlouts "$RLOUTS" --ws_nb_rlouts_min "$RLMIN" \
+                --ws_nb_iters_ft "$WSFT" --seed "$seed" $RL
+            run "${TAG}_${what}_${seed}_uni" --learner weight-sparse --ws_prune_ratio 0.9 \
+                --seed "$seed"
+            label="90% sparsity"
+            ;;
+        uq4)
+            run "${TAG}_${what}_${seed}_rl" --learner uniform --uql_enbl_rl_agent True \
+                --uql_equivalent_bits 4 --uql_nb_rlouts "$RLOUTS" --uql_nb_rlouts_min "$RLMIN" \
+                --uql_tune_global_steps "$UQFT" --uql_quant_epochs 10 --seed "$seed" $RL
+            run "${TAG}_${what}_${seed}_uni" --learner uniform --uql_weight_bits 4 \
+                --uql_quant_epochs 10 --seed "$seed"
+            label="4 bits"
+            ;;
+        *)
+            echo "unknown budget $what (cp50 cp25 ws90 uq4)" >&2
+            exit 2
+            ;;
+        esac
+        a=$(acc "$OUT/${TAG}_${what}_${seed}_rl.json")
+        b=$(acc "$OUT/${TAG}_${what}_${seed}_uni.json")
+        d=$(python3 -c "print('%+.2f' % (100 * ($a - $b)))")
+        echo "| $TAG | $label | $seed | $(best_budget "$OUT/${TAG}_${what}_${seed}_rl.dir") | $a | $b | $d pt | $(search_s "$OUT/${TAG}_${what}_${seed}_rl.dir") |"
+    done
+done

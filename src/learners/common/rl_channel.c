@@ -1,0 +1,359 @@
+/* rl_channel.c: the channel pruners' auto mode, a DDPG search of per-group preserve ratios under
+ * a MACs budget (PocketFlow's CP RL search, reference 2.2.1, after AMC; rlsearch.h).
+ *
+ * Steps: the channel groups the learner's uniform plan would prune, by first consumer. Each step
+ * keeps k of the group's C channels; the value is k / C. Ours differs from PocketFlow in that the
+ * unit is a channel group (every producer and consumer of those channels follows), and MACs are
+ * exact (the profiler over the plan), so the budget holds to the last MAC:
+ * - state (8, each static column divided by its max over steps): step index, consumer's output
+ *   channels, group channels, consumer's output height and width, its stride, maxreduce (MACs if
+ *   every undecided group took its smallest ratio / MACs before; starts at 1), consumer's MACs.
+ * - action in [lbound, 1], lbound = 1.5 log10(1 + preserve) (PocketFlow's); k = round(a C),
+ *   then the largest k <= that for which the MACs with every later group at its smallest keep
+ *   count fit the budget. The smallest keep count is round(lbound C) (at least round_to), and the
+ *   search refuses a budget that the all-smallest strategy misses, so a step always fits.
+ * - reward: the pruned copy's accuracy on the fixed validation sample (policy accuracy), or
+ *   -max(noise_tol, 1 - acc) ln(MACs) (policy flops). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/backend/backend.h"
+#include "engine/core/pf_alloc.h"
+#include "engine/core/pf_status.h"
+#include "engine/model/groups.h"
+#include "engine/model/profile.h"
+#include "learners/common/chanprune.h"
+#include "learners/common/rlsearch.h"
+
+#define CH_S_DIMS 8
+
+struct ch_search {
+    struct pf_rl_search base;
+    struct pf_run *r;
+    const struct pf_cp_spec *spec;
+    struct pf_groups *g;
+    struct pf_plan plan;     /* the strategy being built (consumers' prune ratios) */
+    struct pf_profile *prof; /* over plan */
+    int T;
+    int *group;        /* T: group of each step */
+    int *first;        /* T: first consumer (the step's layer) */
+    int *C, *kmin, *k; /* T: channels, smallest keep count, current keep count */
+    int round_to;
+    double *feat;    /* T x 8: static features, normalised */
+    double *uniform; /* T */
+    uint64_t macs0, budget;
+    double maxreduce;
+    bool flops_reward;
+    double noise_tol;
+};
+
+static bool is_conv(const struct pf_layer *l)
+{
+    return l->ops == &pf_layer_conv2d || l->ops == &pf_layer_dense;
+}
+
+/* Sets every consumer of step t's group that the uniform plan prunes to keep kk channels. */
+static void set_keep(struct ch_search *c, int t, int kk)
+{
+    const struct pf_group *gr = &c->g->groups[c->group[t]];
+    for (int j = 0; j < gr->n_consumers; j++) {
+        int li = gr->consumers[j];
+        if (!c->plan.layers[li].skip)
+            c->plan.layers[li].prune_ratio = 1.0 - (double)kk / c->C[t];
+    }
+    c->k[t] = kk;
+}
+
+static uint64_t plan_macs(struct ch_search *c)
+{
+    pf_profile_update_all(c->prof);
+    return c->prof->after.macs;
+}
+
+static int round_keep(const struct ch_search *c, int t, double kk)
+{
+    int q = c->round_to;
+    int k = (int)lround(kk / q) * q;
+    if (k < q)
+        k = q;
+    if (k > c->C[t])
+        k = c->C[t];
+    return k;
+}
+
+static void ch_begin(struct pf_rl_search *s, int rlout)
+{
+    (void)rlout;
+    struct ch_search *c = (struct ch_search *)s;
+    for (int t = 0; t < c->T; t++)
+        set_keep(c, t, c->kmin[t]);
+    c->maxreduce = 1.0;
+}
+
+static void ch_state(struct pf_rl_search *s, int t, float *st)
+{
+    struct ch_search *c = (struct ch_search *)s;
+    for (int j = 0; j < CH_S_DIMS; j++)
+        st[j] = (float)c->feat[(size_t)t * CH_S_DIMS + j];
+    st[6] = (float)c->maxreduce;
+}
+
+static double ch_decide(struct pf_rl_search *s, int t, double a)
+{
+    struct ch_search *c = (struct ch_search *)s;
+    int want = round_keep(c, t, a * c->C[t]);
+    if (want < c->kmin[t])
+        want = c->kmin[t];
+    /* largest k in [kmin, want] that fits with every later step at its minimum */
+    int lo = c->kmin[t], hi = want;
+    set_keep(c, t, hi);
+    if (plan_macs(c) > c->budget) {
+        while (hi - lo > c->round_to) {
+            int mid = lo + ((hi - lo) / 2 / c->round_to) * c->round_to;
+            if (mid <= lo)
+                mid = lo + c->round_to;
+            set_keep(c, t, mid);
+            if (plan_macs(c) <= c->budget)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        set_keep(c, t, lo);
+    }
+    c->maxreduce = (double)plan_macs(c) / (double)c->macs0;
+    return (double)c->k[t] / c->C[t];
+}
+
+static void ch_to_plan(const struct pf_rl_search *s, const double *v, struct pf_plan *plan)
+{
+    const struct ch_search *c = (const struct ch_search *)s;
+    plan->round_to = c->round_to;
+    for (int t = 0; t < c->T; t++) {
+        int kk = round_keep(c, t, v[t] * c->C[t]);
+        const struct pf_group *gr = &c->g->groups[c->group[t]];
+        for (int j = 0; j < gr->n_consumers; j++) {
+            int li = gr->consumers[j];
+            if (!c->plan.layers[li].skip)
+                plan->layers[li].prune_ratio = 1.0 - (double)kk / c->C[t];
+            plan->layers[li].skip = c->plan.layers[li].skip;
+        }
+    }
+}
+
+static int ch_evaluate(struct pf_rl_search *s, const double *v, int rlout, double *reward,
+                       double *budget)
+{
+    (void)rlout; /* selection samples the same images every roll-out (the run's seed) */
+    struct ch_search *c = (struct ch_search *)s;
+    struct pf_run *r = c->r;
+    struct pf_model *orig = r->model, *copy = NULL;
+    struct pf_plan plan = {0};
+    int rc = pf_plan_init(&plan, orig);
+    if (rc < 0)
+        return rc;
+    ch_to_plan(s, v, &plan);
+    if ((rc = pf_model_clone(orig, &copy)) < 0) {
+        pf_plan_deinit(&plan);
+        return rc;
+    }
+    struct pf_cp_spec spec = *c->spec;
+    spec.finetune = false;
+    spec.between = NULL;
+    spec.chunk = 0;
+    spec.quiet = true;
+    r->model = copy;
+    r->plan = &plan;
+    rc = pf_chanprune_run(r, &spec, NULL);
+    double acc = 0.0;
+    if (rc == 0)
+        rc = pf_rl_val_accuracy(r, &acc);
+    struct pf_count cnt;
+    pf_model_count(r->model, &cnt);
+    r->model = orig;
+    r->plan = NULL;
+    pf_model_free(copy);
+    pf_plan_deinit(&plan);
+    if (rc < 0)
+        return rc;
+    *budget = (double)cnt.macs / (double)c->macs0;
+    *reward = c->flops_reward ? -fmax(c->noise_tol, 1.0 - acc) * log((double)cnt.macs) : acc;
+    return 0;
+}
+
+static bool uniform_fits(void *user, double u)
+{
+    struct ch_search *c = user;
+    for (int t = 0; t < c->T; t++)
+        set_keep(c, t, round_keep(c, t, u * c->C[t]));
+    return plan_macs(c) <= c->budget;
+}
+
+static void ch_free(struct ch_search *c)
+{
+    pf_profile_free(c->prof);
+    pf_plan_deinit(&c->plan);
+    pf_groups_free(c->g);
+    free(c->group);
+    free(c->first);
+    free(c->C);
+    free(c->kmin);
+    free(c->k);
+    free(c->feat);
+    free(c->uniform);
+}
+
+/* Steps from the uniform plan: the free groups read by a conv / dense layer it prunes. */
+static int ch_setup(struct ch_search *c, double preserve)
+{
+    struct pf_run *r = c->r;
+    const struct pf_model *m = r->model;
+    const struct pf_cp_spec *spec = c->spec;
+    int rc = pf_chanprune_plan(r, 0.5, spec->skip_first, spec->skip_last, spec->skip_names,
+                               spec->round_to, &c->plan);
+    if (rc < 0 || (rc = pf_groups_build(m, &c->g)) < 0)
+        return rc;
+    c->round_to = c->plan.round_to < 1 ? 1 : c->plan.round_to;
+    int G = c->g->n_groups;
+    c->group = pf_malloc((size_t)(G ? G : 1) * sizeof *c->group);
+    c->first = pf_malloc((size_t)(G ? G : 1) * sizeof *c->first);
+    if (!c->group || !c->first)
+        return -PF_ENOMEM;
+    for (int i = 0; i < m->n_layers; i++) {
+        if (!is_conv(&m->layers[i]) || c->plan.layers[i].prune_ratio <= 0.0)
+            continue;
+        int gi = pf_groups_in_group(c->g, m, i);
+        bool seen = false;
+        for (int t = 0; t < c->T; t++)
+            seen |= c->group[t] == gi;
+        if (gi < 0 || seen)
+            continue;
+        c->group[c->T] = gi;
+        c->first[c->T++] = i;
+    }
+    if (!c->T)
+        return PF_ERR(PF_EINVAL, "auto mode: the model has no channel group to prune (after the "
+                                 "skip rules)");
+    int T = c->T;
+    c->C = pf_malloc((size_t)T * sizeof *c->C);
+    c->kmin = pf_malloc((size_t)T * sizeof *c->kmin);
+    c->k = pf_malloc((size_t)T * sizeof *c->k);
+    c->feat = pf_calloc((size_t)T * CH_S_DIMS, sizeof *c->feat);
+    c->uniform = pf_malloc((size_t)T * sizeof *c->uniform);
+    if (!c->C || !c->kmin || !c->k || !c->feat || !c->uniform)
+        return -PF_ENOMEM;
+    double lbound = 1.5 * log10(1.0 + preserve);
+    if (lbound > 1.0)
+        lbound = 1.0;
+    for (int t = 0; t < T; t++) {
+        c->C[t] = c->g->groups[c->group[t]].channels;
+        c->kmin[t] = round_keep(c, t, lbound * c->C[t]);
+    }
+    /* every entry the uniform plan set is replaced by the search's own */
+    for (int i = 0; i < m->n_layers; i++)
+        c->plan.layers[i].prune_ratio = 0.0;
+    if ((rc = pf_profile_new(m, c->g, &c->plan, &c->prof)) < 0)
+        return rc;
+    c->macs0 = c->prof->before.macs;
+    c->budget = (uint64_t)floor(preserve * (double)c->macs0);
+    for (int t = 0; t < T; t++)
+        set_keep(c, t, c->kmin[t]);
+    uint64_t least = plan_macs(c);
+    if (least > c->budget)
+        return PF_ERR(PF_EINVAL,
+                      "cp_preserve_ratio %g is out of reach: with every prunable group at its "
+                      "smallest ratio (%.3f, PocketFlow's 1.5 log10(1 + p)) the model keeps %.1f%% "
+                      "of its MACs (layers the skip rules leave alone count in full)",
+                      preserve, lbound, 100.0 * (double)least / (double)c->macs0);
+    /* static features, then each column divided by its max */
+    for (int t = 0; t < T; t++) {
+        const struct pf_layer *l = &m->layers[c->first[t]];
+        double *f = &c->feat[(size_t)t * CH_S_DIMS];
+        struct pf_count cnt = {0};
+        if (l->ops->count)
+            l->ops->count(l, &cnt);
+        int stride = 1;
+        if (l->ops == &pf_layer_conv2d) {
+            struct pf_conv_desc d;
+            if (pf_conv2d_geometry(l, 1, &d) == 0)
+                stride = d.stride_h;
+        }
+        f[0] = t;
+        f[1] = l->out.c;
+        f[2] = c->C[t];
+        f[3] = l->out.h;
+        f[4] = l->out.w;
+        f[5] = stride;
+        f[6] = 1.0;
+        f[7] = (double)cnt.macs;
+    }
+    for (int j = 0; j < CH_S_DIMS; j++) {
+        if (j == 6)
+            continue;
+        double mx = 0.0;
+        for (int t = 0; t < T; t++)
+            mx = fmax(mx, c->feat[(size_t)t * CH_S_DIMS + j]);
+        for (int t = 0; t < T && mx > 0.0; t++)
+            c->feat[(size_t)t * CH_S_DIMS + j] /= mx;
+    }
+    double u = pf_rl_bisect(0.0, 1.0, uniform_fits, c);
+    uniform_fits(c, u);
+    for (int t = 0; t < T; t++)
+        c->uniform[t] = (double)c->k[t] / c->C[t];
+    pf_run_log(r,
+               "auto mode: %d channel groups, budget %.1f%% of %llu MACs, ratios in "
+               "[%.3f, 1]; the uniform strategy at this budget keeps %.3f of each group",
+               T, 100.0 * preserve, (unsigned long long)c->macs0, lbound, u);
+    return 0;
+}
+
+static void ch_destroy(struct pf_rl_search *s)
+{
+    ch_free((struct ch_search *)s);
+    free(s);
+}
+
+int pf_rl_channel_new(struct pf_run *r, const struct pf_cp_spec *spec, double preserve,
+                      int rlouts_min, bool flops_reward, double noise_tol,
+                      struct pf_rl_search **out)
+{
+    *out = NULL;
+    if (r->plan)
+        return PF_ERR(PF_EINVAL, "auto mode searches the per-layer ratios itself: drop --plan "
+                                 "(or use the list mode with it)");
+    struct ch_search *c = pf_calloc(1, sizeof *c);
+    if (!c)
+        return -PF_ENOMEM;
+    c->r = r;
+    c->spec = spec;
+    c->flops_reward = flops_reward;
+    c->noise_tol = noise_tol;
+    int rc = ch_setup(c, preserve);
+    if (rc < 0) {
+        ch_destroy(&c->base);
+        return rc;
+    }
+    double lbound = fmin(1.0, 1.5 * log10(1.0 + preserve));
+    c->base = (struct pf_rl_search){
+        .kind = "channel",
+        .value = "preserve ratio",
+        .n_steps = c->T,
+        .s_dims = CH_S_DIMS,
+        .a_min = lbound < 1.0 ? lbound : 0.999,
+        .a_max = 1.0,
+        .buf_size = c->T * rlouts_min,
+        .train_per_rlout = c->T,
+        .target = preserve,
+        .layer = c->first,
+        .uniform = c->uniform,
+        .begin = ch_begin,
+        .state = ch_state,
+        .decide = ch_decide,
+        .evaluate = ch_evaluate,
+        .to_plan = ch_to_plan,
+        .destroy = ch_destroy,
+    };
+    *out = &c->base;
+    return 0;
+}

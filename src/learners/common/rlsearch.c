@@ -1,0 +1,448 @@
+/* rlsearch.c: the roll-out loop of the DDPG searches (rlsearch.h): agent, records, checkpoints,
+ * resume, events and the time estimate. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "engine/core/pf_alloc.h"
+#include "engine/core/pf_cfg.h"
+#include "engine/core/pf_file.h"
+#include "engine/core/pf_status.h"
+#include "engine/model/plan.h"
+#include "learners/common/rlsearch.h"
+
+#define RL_STATE_FORMAT  "pocketflow-rl-search"
+#define RL_STATE_VERSION 1
+
+struct rl_ctx {
+    struct pf_run *r;
+    struct pf_rl_search *s;
+    char dir[1024]; /* <run dir>/rl, "" = no files */
+    int nb_rlouts;
+    double best_reward;
+    double *best; /* n_steps */
+    bool has_best;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* "<prefix><layer name>" cut to an event name. */
+static void layer_metric(struct pf_run *r, long step, const char *prefix, int layer, double v)
+{
+    char full[PF_NAME_MAX + 32], name[sizeof((struct pf_event *)0)->name];
+    snprintf(full, sizeof full, "%s%s", prefix, r->model->layers[layer].name);
+    size_t n = strlen(full) < sizeof name - 1 ? strlen(full) : sizeof name - 1;
+    memcpy(name, full, n); /* cut, as rlsearch.h says */
+    name[n] = 0;
+    pf_run_metric(r, step, name, v);
+}
+
+static int path_in(const struct rl_ctx *c, const char *file, char *out, size_t n)
+{
+    if (snprintf(out, n, "%s/%s", c->dir, file) >= (int)n)
+        return PF_ERR(PF_EINVAL, "%s/%s: path too long", c->dir, file);
+    return 0;
+}
+
+/* rl/state.yaml: what a resume needs besides the agent. */
+static int save_state(const struct rl_ctx *c, int done)
+{
+    const struct pf_rl_search *s = c->s;
+    size_t cap = 512 + (size_t)s->n_steps * 32;
+    char *t = pf_malloc(cap), path[1100];
+    if (!t)
+        return -PF_ENOMEM;
+    size_t n = (size_t)snprintf(t, cap,
+                                "format: %s\nversion: %d\nkind: %s\nsteps: %d\nseed: %ld\n"
+                                "rlouts_done: %d\nbest_reward: %.17g\nbest: [",
+                                RL_STATE_FORMAT, RL_STATE_VERSION, s->kind, s->n_steps,
+                                pf_opts_int(&c->r->opts, "seed"), done,
+                                c->has_best ? c->best_reward : -HUGE_VAL);
+    for (int t_ = 0; t_ < s->n_steps && c->has_best; t_++)
+        n += (size_t)snprintf(t + n, cap - n, "%s%.17g", t_ ? ", " : "", c->best[t_]);
+    n += (size_t)snprintf(t + n, cap - n, "]\n");
+    int rc = path_in(c, "state.yaml", path, sizeof path);
+    if (rc == 0)
+        rc = pf_file_write_atomic(path, t, n);
+    free(t);
+    return rc;
+}
+
+static int save_plan(const struct rl_ctx *c, const double *values, const char *file)
+{
+    struct pf_plan plan = {0};
+    char path[1100];
+    int rc = pf_plan_init(&plan, c->r->model);
+    if (rc == 0) {
+        c->s->to_plan(c->s, values, &plan);
+        if ((rc = path_in(c, file, path, sizeof path)) == 0)
+            rc = pf_plan_save(&plan, c->r->model, path);
+    }
+    pf_plan_deinit(&plan);
+    return rc;
+}
+
+static int append_row(const struct rl_ctx *c, const char *row)
+{
+    char path[1100];
+    int rc = path_in(c, "rlouts.csv", path, sizeof path);
+    if (rc < 0)
+        return rc;
+    FILE *f = fopen(path, "a");
+    if (!f)
+        return PF_ERR(PF_EIO, "%s: cannot append: %s", path, strerror(errno));
+    fputs(row, f);
+    return fclose(f) == 0 ? 0 : PF_ERR(PF_EIO, "%s: write error", path);
+}
+
+/* Loads an earlier search from <from>/rl: checks it is the same search, loads the agent, the
+ * best strategy and the roll-out rows (copied into this run's rlouts.csv). *done = roll-outs. */
+static int resume(struct rl_ctx *c, struct pf_ddpg *agent, const char *from, int *done)
+{
+    char path[1100];
+    struct pf_cfg *st = NULL;
+    char *rows = NULL;
+    const struct pf_rl_search *s = c->s;
+    snprintf(path, sizeof path, "%s/rl/state.yaml", from);
+    int rc = pf_cfg_load(path, &st);
+    if (rc < 0)
+        return rc;
+    const char *fmt = NULL, *kind = NULL;
+    long version = 0, steps = 0, seed = -1, n_done = 0;
+    double best_reward = -HUGE_VAL;
+    if ((rc = pf_cfg_str(st, "format", "format", &fmt)) < 0 ||
+        (rc = pf_cfg_int(st, "version", "version", &version)) < 0 ||
+        (rc = pf_cfg_str(st, "kind", "kind", &kind)) < 0 ||
+        (rc = pf_cfg_int(st, "steps", "steps", &steps)) < 0 ||
+        (rc = pf_cfg_int(st, "seed", "seed", &seed)) < 0 ||
+        (rc = pf_cfg_int(st, "rlouts_done", "rlouts_done", &n_done)) < 0 ||
+        (rc = pf_cfg_float(st, "best_reward", "best_reward", &best_reward)) < 0)
+        goto out;
+    rc = -PF_EINVAL;
+    if (!fmt || strcmp(fmt, RL_STATE_FORMAT) || version != RL_STATE_VERSION) {
+        PF_ERR(PF_EINVAL, "%s: not a pocketflow RL search state (format %s version %d)", path,
+               RL_STATE_FORMAT, RL_STATE_VERSION);
+        goto out;
+    }
+    if (!kind || strcmp(kind, s->kind) || steps != s->n_steps) {
+        PF_ERR(PF_EINVAL, "%s: a %s search of %ld layers cannot be resumed as a %s search of %d",
+               path, kind ? kind : "?", steps, s->kind, s->n_steps);
+        goto out;
+    }
+    if (seed != pf_opts_int(&c->r->opts, "seed")) {
+        PF_ERR(PF_EINVAL, "%s: the search used --seed=%ld; resume it with the same seed", path,
+               seed);
+        goto out;
+    }
+    if (n_done < 0 || n_done > c->nb_rlouts) {
+        PF_ERR(PF_EINVAL, "%s: %ld roll-outs done, but this run asks for %d in all", path, n_done,
+               c->nb_rlouts);
+        goto out;
+    }
+    const struct pf_cfg *best = pf_cfg_get(st, "best");
+    if (n_done > 0) {
+        if (!best || best->kind != PF_CFG_SEQ || (int)best->n != s->n_steps) {
+            rc = pf_cfg_err(best ? best : st, "best: expected a list of %d values", s->n_steps);
+            goto out;
+        }
+        for (int t = 0; t < s->n_steps; t++)
+            if ((rc = pf_cfg_as_float(best->items[t], "best value", &c->best[t])) < 0)
+                goto out;
+        c->has_best = true;
+        c->best_reward = best_reward;
+    }
+    snprintf(path, sizeof path, "%s/rl/agent.bin", from);
+    if ((rc = pf_ddpg_load(agent, path)) < 0)
+        goto out;
+    snprintf(path, sizeof path, "%s/rl/rlouts.csv", from);
+    if ((rc = pf_file_read(path, &rows, NULL)) < 0)
+        goto out;
+    if (c->dir[0]) { /* keep the rows of the roll-outs the state counts (a crash may add one) */
+        int lines = 0;
+        char *p = rows;
+        while (*p && lines <= n_done) {
+            char *nl = strchr(p, '\n');
+            if (!nl)
+                break;
+            p = nl + 1;
+            lines++;
+        }
+        *p = 0;
+        if ((rc = path_in(c, "rlouts.csv", path, sizeof path)) == 0)
+            rc = pf_file_write_atomic(path, rows, strlen(rows));
+        if (rc < 0)
+            goto out;
+    }
+    *done = (int)n_done;
+    pf_run_log(c->r, "RL search resumed from %s after %ld roll-outs (best reward %.4f)", from,
+               n_done, c->has_best ? c->best_reward : 0.0);
+    rc = 0;
+out:
+    free(rows);
+    pf_cfg_free(st);
+    return rc;
+}
+
+static int open_files(struct rl_ctx *c)
+{
+    if (!c->r->dir[0])
+        return 0;
+    snprintf(c->dir, sizeof c->dir, "%s/rl", c->r->dir);
+    if (mkdir(c->dir, 0777) != 0 && errno != EEXIST)
+        return PF_ERR(PF_EIO, "%s: cannot create: %s", c->dir, strerror(errno));
+    return 0;
+}
+
+static int write_header(const struct rl_ctx *c)
+{
+    char path[1100];
+    int rc = path_in(c, "rlouts.csv", path, sizeof path);
+    if (rc < 0)
+        return rc;
+    size_t cap = 256 + (size_t)c->s->n_steps * (PF_NAME_MAX + 2);
+    char *h = pf_malloc(cap);
+    if (!h)
+        return -PF_ENOMEM;
+    size_t n =
+        (size_t)snprintf(h, cap, "rlout,reward,best,actor_loss,critic_loss,noise,budget,seconds");
+    for (int t = 0; t < c->s->n_steps; t++)
+        n += (size_t)snprintf(h + n, cap - n, ",%s", c->r->model->layers[c->s->layer[t]].name);
+    n += (size_t)snprintf(h + n, cap - n, "\n");
+    rc = pf_file_write_atomic(path, h, n);
+    free(h);
+    return rc;
+}
+
+int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *best, int *done)
+{
+    struct rl_ctx c = {.r = r, .s = s, .nb_rlouts = nb_rlouts, .best = best};
+    struct pf_ddpg *agent = NULL;
+    struct pf_ddpg_cfg dc;
+    int T = s->n_steps, rc, start = 0;
+    *done = 0;
+    if (T < 1)
+        return PF_ERR(PF_EINVAL, "RL search: no layer to decide");
+    if (!r->n_val)
+        return PF_ERR(PF_EINVAL, "an RL search needs a validation split (nb_smpls_val > 0): its "
+                                 "rewards never come from the test set");
+    float *st = pf_calloc((size_t)(T + 1) * s->s_dims, sizeof *st);
+    float *act = pf_calloc((size_t)T, sizeof *act);
+    double *values = pf_calloc((size_t)T, sizeof *values);
+    double *rewards = pf_calloc((size_t)T, sizeof *rewards);
+    size_t row_cap = 256 + (size_t)T * 32;
+    char *row = pf_malloc(row_cap);
+    if (!st || !act || !values || !rewards || !row) {
+        rc = -PF_ENOMEM;
+        goto out;
+    }
+    pf_ddpg_cfg_default(&dc);
+    pf_ddpg_cfg_from_opts(&dc, &r->opts);
+    dc.s_dims = s->s_dims;
+    dc.a_dims = 1;
+    dc.a_min = s->a_min;
+    dc.a_max = s->a_max;
+    dc.nb_rlouts = nb_rlouts;
+    dc.buf_size = s->buf_size;
+    dc.seed = (uint64_t)pf_opts_int(&r->opts, "seed") * 0x9E3779B97F4A7C15ull + 0x5D;
+    if (dc.batch_size > dc.buf_size)
+        dc.batch_size = dc.buf_size;
+    if ((rc = pf_ddpg_new(&agent, &dc)) < 0 || (rc = open_files(&c)) < 0)
+        goto out;
+    const char *from = pf_opts_str(&r->opts, "rl_resume");
+    if (from[0]) {
+        if ((rc = resume(&c, agent, from, &start)) < 0)
+            goto out;
+        *done = start;
+    } else if (c.dir[0] && (rc = write_header(&c)) < 0) {
+        goto out;
+    }
+    if (c.dir[0] && (rc = save_plan(&c, s->uniform, "uniform.plan.yaml")) < 0)
+        goto out;
+    pf_run_metric(r, 0, "rl_target", s->target);
+    for (int t = 0; t < T; t++)
+        layer_metric(r, 0, "rl_uniform/", s->layer[t], s->uniform[t]);
+    pf_run_log(r,
+               "RL search (%s): %d layers, %d roll-outs, reward on %ld validation images, "
+               "buffer %d transitions",
+               s->kind, T, nb_rlouts, pf_opts_int(&r->opts, "rl_nb_smpls_eval"), s->buf_size);
+    double t_sum = 0.0;
+    int timed = 0;
+    for (int k = start; k < nb_rlouts; k++) {
+        if (pf_run_stopped(r)) {
+            rc = -PF_ECANCELLED;
+            goto out;
+        }
+        double t0 = now_s();
+        if (s->begin)
+            s->begin(s, k);
+        pf_ddpg_init_rlout(agent);
+        for (int t = 0; t < T; t++) {
+            s->state(s, t, st + (size_t)t * s->s_dims);
+            pf_ddpg_act(agent, st + (size_t)t * s->s_dims, true, &act[t]);
+            values[t] = s->decide(s, t, act[t]);
+        }
+        memcpy(st + (size_t)T * s->s_dims, st + (size_t)(T - 1) * s->s_dims,
+               (size_t)s->s_dims * sizeof *st);
+        double reward = 0.0, budget = 0.0;
+        r->mute++;
+        rc = s->evaluate(s, values, k, &reward, &budget);
+        r->mute--;
+        if (rc < 0)
+            goto out;
+        for (int t = 0; t < T; t++) {
+            pf_ddpg_record(agent, st + (size_t)t * s->s_dims, &act[t], reward,
+                           st + (size_t)(t + 1) * s->s_dims, t == T - 1);
+            rewards[t] = reward;
+        }
+        pf_ddpg_finalize_rlout(agent, rewards, T);
+        double la = 0.0, lc = 0.0;
+        int trained = 0;
+        for (int i = 0; i < s->train_per_rlout; i++) {
+            double a_, c_;
+            int tr = pf_ddpg_train(agent, &a_, &c_);
+            if (tr < 0) {
+                rc = tr;
+                goto out;
+            }
+            if (tr == 0) {
+                la += a_;
+                lc += c_;
+                trained++;
+            }
+        }
+        if (trained) {
+            la /= trained;
+            lc /= trained;
+        }
+        bool improved = !c.has_best || reward > c.best_reward;
+        if (improved) {
+            c.has_best = true;
+            c.best_reward = reward;
+            memcpy(best, values, (size_t)T * sizeof *best);
+        }
+        double secs = now_s() - t0;
+        t_sum += secs;
+        timed++;
+        long step = k + 1;
+        /* files first: a crash after this point resumes after roll-out k */
+        if (c.dir[0]) {
+            char sa[32] = "", sc[32] = ""; /* empty until the agent trains */
+            if (trained) {
+                snprintf(sa, sizeof sa, "%.6g", la);
+                snprintf(sc, sizeof sc, "%.6g", lc);
+            }
+            size_t n =
+                (size_t)snprintf(row, row_cap, "%d,%.6f,%.6f,%s,%s,%.6g,%.6f,%.3f", k + 1, reward,
+                                 c.best_reward, sa, sc, pf_ddpg_noise_std(agent), budget, secs);
+            for (int t = 0; t < T; t++)
+                n += (size_t)snprintf(row + n, row_cap - n, ",%.6g", values[t]);
+            snprintf(row + n, row_cap - n, "\n");
+            char path[1100];
+            if ((rc = append_row(&c, row)) < 0 ||
+                (rc = path_in(&c, "agent.bin", path, sizeof path)) < 0 ||
+                (rc = pf_ddpg_save(agent, path)) < 0 || (rc = save_state(&c, k + 1)) < 0 ||
+                (improved && (rc = save_plan(&c, best, "best.plan.yaml")) < 0))
+                goto out;
+        }
+        *done = k + 1;
+        pf_run_metric(r, step, "rl_reward", reward);
+        pf_run_metric(r, step, "rl_best", c.best_reward);
+        pf_run_metric(r, step, "rl_noise", pf_ddpg_noise_std(agent));
+        pf_run_metric(r, step, "rl_budget", budget);
+        pf_run_metric(r, step, "rl_seconds", secs);
+        if (trained) {
+            pf_run_metric(r, step, "rl_actor_loss", la);
+            pf_run_metric(r, step, "rl_critic_loss", lc);
+        }
+        for (int t = 0; t < T; t++)
+            layer_metric(r, step, "rl_value/", s->layer[t], values[t]);
+        if (improved)
+            for (int t = 0; t < T; t++)
+                layer_metric(r, step, "rl_bestv/", s->layer[t], best[t]);
+        double left = t_sum / timed * (nb_rlouts - k - 1);
+        char phase[96];
+        snprintf(phase, sizeof phase, "RL roll-out %d/%d, ~%.0f s left", k + 1, nb_rlouts, left);
+        pf_run_progress(r, step, (double)(k + 1) / nb_rlouts, phase);
+        if (k == start)
+            pf_run_log(r, "RL: the first roll-out took %.1f s: about %.0f s for the %d left", secs,
+                       left, nb_rlouts - k - 1);
+        pf_run_log(r, "RL roll-out %d/%d: reward %.4f (best %.4f), %s %.4f, noise %.3g%s", k + 1,
+                   nb_rlouts, reward, c.best_reward,
+                   !strcmp(s->kind, "channel")    ? "kept MACs"
+                   : !strcmp(s->kind, "sparsity") ? "sparsity"
+                                                  : "bits",
+                   budget, pf_ddpg_noise_std(agent), trained ? "" : " (filling the buffer)");
+    }
+    rc = 0;
+out:
+    if (rc == 0 && !c.has_best)
+        rc = PF_ERR(PF_EINVAL, "RL search: no roll-out finished");
+    pf_ddpg_free(agent);
+    free(st);
+    free(act);
+    free(values);
+    free(rewards);
+    free(row);
+    return rc;
+}
+
+int pf_rl_val_accuracy(struct pf_run *r, double *acc)
+{
+    if (!r->n_val)
+        return PF_ERR(PF_EINVAL, "an RL search needs a validation split (nb_smpls_val > 0): its "
+                                 "rewards never come from the test set");
+    long n = pf_opts_int(&r->opts, "rl_nb_smpls_eval");
+    if (n > (long)r->n_val)
+        n = (long)r->n_val;
+    struct pf_eval_result res;
+    int rc = pf_evaluate(r->model, r->train, r->val_idx, (uint32_t)n, 100, &res, NULL);
+    if (rc == 0)
+        *acc = res.accuracy;
+    return rc;
+}
+
+double pf_rl_bisect(double lo, double hi, bool (*fits)(void *user, double u), void *user)
+{
+    if (fits(user, hi))
+        return hi;
+    for (int i = 0; i < 50; i++) {
+        double mid = 0.5 * (lo + hi);
+        if (fits(user, mid))
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int pf_rl_search_plan(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, struct pf_plan **out)
+{
+    int done = 0;
+    *out = NULL;
+    double *best = pf_calloc((size_t)s->n_steps, sizeof *best);
+    if (!best)
+        return -PF_ENOMEM;
+    int rc = pf_rl_run(r, s, nb_rlouts, best, &done);
+    if (rc == 0 || (rc == -PF_ECANCELLED && done > 0)) {
+        struct pf_plan *plan = calloc(1, sizeof *plan);
+        int rc2 = plan ? pf_plan_init(plan, r->model) : -PF_ENOMEM;
+        if (rc2 < 0) {
+            free(plan);
+            rc = rc2;
+        } else {
+            s->to_plan(s, best, plan);
+            *out = plan;
+        }
+    }
+    free(best);
+    return rc;
+}

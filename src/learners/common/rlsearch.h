@@ -1,0 +1,151 @@
+/* rlsearch.h: the roll-out loop every DDPG search shares (PocketFlow's CP auto mode, WS
+ * `optimal` protocol and UQ/NUQ RL bit allocation; reference sections 2.2.1, 2.6.1, 2.7.1).
+ *
+ * A search is a struct pf_rl_search: how many decisions a roll-out makes (one per layer), the
+ * state of each decision, how an action becomes a value under the budget, and how a finished
+ * strategy is rewarded. pf_rl_run drives the agent (ddpg.h) through rl_nb_rlouts roll-outs:
+ *
+ *     for each roll-out k:
+ *         init_rlout; for each step t: state(t) -> agent (noisy) -> decide(t, action) -> value
+ *         reward = evaluate(values)   (validation split, a fixed sample: every strategy is judged
+ *                                      on the same images; never the test set)
+ *         record every step with the reward (last one terminal), finalize, train n_steps times
+ *         rlouts.csv row, checkpoint (agent + search state), events
+ *
+ * Files in the run directory (when the run has one):
+ *     rl/rlouts.csv    one row per roll-out: rlout,reward,best,actor_loss,critic_loss,noise,
+ *                      budget,seconds,v0,v1,... (the per-step values)
+ *     rl/agent.bin     the agent checkpoint after the latest finished roll-out (ddpg.h)
+ *     rl/state.yaml    search kind, roll-outs done, best reward and values, seed
+ *     rl/best.plan.yaml  the best strategy as a plan file (plan.h): `info --plan` and the
+ *                      workbench read it; the learner then runs with it.
+ *     rl/uniform.plan.yaml the uniform strategy at the same budget (for comparisons)
+ * Options (rows of pf_ddpg_opts): rl_nb_smpls_eval (validation images per reward), rl_resume.
+ * Resume: the option rl_resume = <run dir of an earlier search> loads its rl/agent.bin,
+ * rl/state.yaml and rlouts.csv and continues with the next roll-out: the same roll-outs as an
+ * uninterrupted search with the same seed (every evaluation is seeded by (seed, roll-out)).
+ *
+ * Events (the RL monitor of the workbench reads these; step = roll-out number, from 1):
+ *     metric rl_target            step 0: the budget (kept-MACs fraction, sparsity or bits)
+ *     metric rl_uniform/<layer>   step 0: the uniform strategy's value of each decided layer
+ *     metric rl_value/<layer>     every roll-out: this roll-out's value per decided layer
+ *     metric rl_bestv/<layer>     when the best improves: the best strategy's values
+ *     metric rl_reward, rl_best, rl_noise, rl_budget (what the strategy reaches: kept-MACs
+ *            fraction, sparsity or equivalent bits), rl_seconds (of this roll-out);
+ *            rl_actor_loss, rl_critic_loss once the agent trains
+ *     progress  "RL roll-out k/N, ~M s left"   (estimate from the roll-outs timed so far)
+ *     log       one line per roll-out, and before the first: the time of the first roll-out and
+ *               the estimate for all of them
+ * Values are preserve ratios (channel search), sparsities (weight-sparse) or bits (quantizers).
+ * Layer names longer than the event name allows are cut (the monitor matches by prefix). */
+#ifndef PF_LEARNERS_COMMON_RLSEARCH_H
+#define PF_LEARNERS_COMMON_RLSEARCH_H
+
+#include <stdbool.h>
+
+#include "engine/model/plan.h"
+#include "learners/common/ddpg.h"
+#include "learners/learner.h"
+
+struct pf_rl_search {
+    const char *kind;  /* "channel", "sparsity" or "bits": checked on resume */
+    const char *value; /* what a value is, for logs: "preserve ratio", "sparsity", "bits" */
+    int n_steps;       /* decisions per roll-out */
+    int s_dims;        /* state size */
+    double a_min, a_max;
+    int buf_size;          /* replay buffer (PocketFlow: n_steps x 50) */
+    int train_per_rlout;   /* agent train calls after each roll-out (PocketFlow: n_steps) */
+    double target;         /* the budget, for rl_target */
+    const int *layer;      /* n_steps: model layer index decided at each step (for names, plans) */
+    const double *uniform; /* n_steps: the uniform strategy's values (rl_uniform/...) */
+    void *user;
+    /* Called at the start of each roll-out (reset the budget book-keeping). May be NULL. */
+    void (*begin)(struct pf_rl_search *s, int rlout);
+    /* The state of step t (s_dims floats), knowing the values decided so far. */
+    void (*state)(struct pf_rl_search *s, int t, float *state);
+    /* Turns the agent's action into step t's value, clamped so that the budget stays reachable
+     * whatever the later steps choose. Returns the value. */
+    double (*decide)(struct pf_rl_search *s, int t, double action);
+    /* Rewards the full strategy (values[n_steps]); *budget = what it reaches. Seeded by rlout.
+     * Returns 0, -PF_ECANCELLED or an error. */
+    int (*evaluate)(struct pf_rl_search *s, const double *values, int rlout, double *reward,
+                    double *budget);
+    /* Writes the strategy into a plan (the learner's per-layer field). */
+    void (*to_plan)(const struct pf_rl_search *s, const double *values, struct pf_plan *plan);
+    /* Frees the search (made by one of the pf_rl_*_new below). */
+    void (*destroy)(struct pf_rl_search *s);
+};
+
+/* Runs the search on r; best[n_steps] receives the best strategy. Writes the files above when
+ * r has a run directory. Returns 0, -PF_ECANCELLED (best holds the best so far, if any roll-out
+ * finished; *done says how many) or an error. */
+int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *best, int *done);
+
+/* The reward measurement every search shares: accuracy of r->model on the fixed validation
+ * sample (the first rl_nb_smpls_eval images of the validation split). -PF_EINVAL when the run
+ * has no validation split (nb_smpls_val = 0): rewards never come from the test set. */
+int pf_rl_val_accuracy(struct pf_run *r, double *acc);
+
+/* A uniform value for every step (u in [lo, hi]) whose strategy still meets the budget, found
+ * by bisection: the largest u with fits(u) true (fits must be monotone: true at lo). */
+double pf_rl_bisect(double lo, double hi, bool (*fits)(void *user, double u), void *user);
+
+/* Runs s (pf_rl_run) and returns its best strategy as a new plan for r->model (*out; free
+ * with pf_plan_deinit and free). A cancelled search that finished a roll-out still returns
+ * its best so far, with -PF_ECANCELLED. */
+int pf_rl_search_plan(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts,
+                      struct pf_plan **out);
+static inline void pf_rl_search_free(struct pf_rl_search *s)
+{
+    if (s)
+        s->destroy(s);
+}
+
+/* ---- the three searches (each made for r->model as it is; free with pf_rl_search_free) ---- */
+
+struct pf_cp_spec;
+/* CP / CPR auto mode (reference 2.2.1; rl_channel.c): per-channel-group preserve ratios keeping
+ * at most `preserve` of the model's MACs. Steps are the groups spec's uniform plan would prune
+ * (skip rules included), in model order; each roll-out prunes a copy of the model with spec's
+ * selection and refit (no fine-tune) and is rewarded with the validation accuracy (flops_reward
+ * false) or -max(noise_tol, 1 - acc) * ln(MACs). Buffer = steps x rlouts_min. Errors: a budget
+ * the smallest allowed ratios cannot reach, a run with a plan, no group to prune. */
+int pf_rl_channel_new(struct pf_run *r, const struct pf_cp_spec *spec, double preserve,
+                      int rlouts_min, bool flops_reward, double noise_tol,
+                      struct pf_rl_search **out);
+
+/* weight-sparse `optimal` (reference 2.6.1; rl_sparsity.c): per-tensor sparsities whose
+ * weight-count-weighted mean is at least pr. Options ws_nb_rlouts_min, ws_reward_type,
+ * ws_lrn_rate_rg, ws_nb_iters_rg, ws_lrn_rate_ft, ws_nb_iters_ft. */
+int pf_rl_sparsity_new(struct pf_run *r, double pr, struct pf_rl_search **out);
+
+/* The bit optimiser's option rows of a quantizer with option prefix P ("uql_", "nuql_"):
+ * PocketFlow's flags, one definition for both learners. */
+/* clang-format off */
+#define PF_RL_BITS_OPTS(P, GLOBAL_STEPS)                                                           \
+    {P "enbl_rl_agent", PF_OPT_BOOL, "False", 0, 0, NULL,                                          \
+     "search per-layer bits with the DDPG agent under " P "equivalent_bits"},                      \
+    {P "equivalent_bits", PF_OPT_FLOAT, "4", 1, 32, NULL,                                          \
+     "RL: budget, average bits per quantized weight"},                                             \
+    {P "nb_rlouts", PF_OPT_INT, "200", 1, 1000000, NULL, "RL: roll-outs"},                         \
+    {P "nb_rlouts_min", PF_OPT_INT, "50", 1, 1000000, NULL,                                        \
+     "RL: roll-outs that fill the agent's buffer before it trains (PocketFlow: nb_rlouts/4)"},     \
+    {P "w_bit_min", PF_OPT_INT, "2", 1, 16, NULL, "RL: fewest bits a layer may get"},              \
+    {P "w_bit_max", PF_OPT_INT, "8", 1, 16, NULL, "RL: most bits a layer may get"},                \
+    {P "tune_global_steps", PF_OPT_INT, GLOBAL_STEPS, 0, 100000000, NULL,                          \
+     "RL: quantized fine-tune steps of each roll-out before its reward"}
+/* clang-format on */
+
+struct pf_quant_ft_cfg;
+/* The quantizers' RL bit allocation (reference 2.7.1; rl_bits.c): per-layer bits in
+ * [w_bit_min, w_bit_max]
+ * for the tensors cfg would quantize, the total never above equivalent_bits x their weights.
+ * Steps in model order (PocketFlow shuffled them each roll-out; not ported). a in [0, max - min]:
+ * bits = min(round(a) + min, min + floor(duty / n), max) with duty = bits left - the weights not
+ * yet assigned (this one included) x min; the last layer gets min(floor(left / n), max). Reward:
+ * a copy quantized at those bits and fine-tuned for tune_global_steps steps, accuracy on the
+ * validation sample. prefix: the learner's ("uql_"). */
+int pf_rl_bits_new(struct pf_run *r, const struct pf_quant_ft_cfg *cfg, const char *prefix,
+                   struct pf_rl_search **out);
+
+#endif

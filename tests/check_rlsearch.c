@@ -1,0 +1,381 @@
+/* check_rlsearch.c: the DDPG searches (rlsearch.h): no strategy ever breaks its budget (random
+ * actions over many roll-outs, each search, the budget recomputed independently: the profiler
+ * over the plan for MACs, weight counts for sparsity and bits); a whole channel search writes its
+ * records and its best plan; a search stopped after k roll-outs and resumed gives the same next
+ * roll-outs as an uninterrupted one; bad resumes, unreachable budgets and a run without a
+ * validation split fail with clear messages. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/core/pf_file.h"
+#include "engine/core/pf_rng.h"
+#include "engine/core/pf_status.h"
+#include "engine/io/model_h5.h"
+#include "engine/model/groups.h"
+#include "engine/model/profile.h"
+#include "helpers/pf_test_compress.h"
+#include "learners/common/chanprune.h"
+#include "learners/common/compress.h"
+#include "learners/common/quant_ft.h"
+#include "learners/common/rlsearch.h"
+
+static char dir[64];
+static void setup(void)
+{
+    pf_test_tmpdir(dir, sizeof dir);
+}
+static void teardown(void)
+{
+    pf_test_tmpdir_remove(dir);
+}
+
+/* One roll-out of random actions (a third at the bounds) through s; values into v. */
+static void random_rlout(struct pf_rl_search *s, struct pf_rng *rng, int k, double *v)
+{
+    float st[512];
+    ck_assert_int_le(s->s_dims, 512);
+    if (s->begin)
+        s->begin(s, k);
+    for (int t = 0; t < s->n_steps; t++) {
+        s->state(s, t, st);
+        for (int j = 0; j < s->s_dims; j++)
+            ck_assert_msg(isfinite(st[j]), "state %d of step %d is not finite", j, t);
+        double u = pf_rng_uniform(rng), a;
+        int pick = (int)pf_rng_below(rng, 3);
+        a = pick == 0 ? s->a_min : pick == 1 ? s->a_max : s->a_min + u * (s->a_max - s->a_min);
+        v[t] = s->decide(s, t, a);
+    }
+}
+
+static struct pf_cp_spec spec_for_test(void)
+{
+    return (struct pf_cp_spec){
+        .name = "channel", .ratio = 0.5, .skip_first = true, .skip_last = true, .round_to = 1};
+}
+
+static void channel_budget(const char *net, double preserve)
+{
+    struct pf_run *r = pf_test_run("channel", net);
+    struct pf_cp_spec spec = spec_for_test();
+    struct pf_rl_search *s = NULL;
+    ck_assert_msg(pf_rl_channel_new(r, &spec, preserve, 5, false, 0.15, &s) == 0, "%s",
+                  pf_err_msg());
+    ck_assert_int_gt(s->n_steps, 0);
+    struct pf_groups *g = NULL;
+    ck_assert_int_eq(pf_groups_build(r->model, &g), 0);
+    struct pf_rng rng;
+    pf_rng_seed(&rng, 7);
+    double *v = calloc((size_t)s->n_steps, sizeof *v);
+    double lbound = 1.5 * log10(1.0 + preserve);
+    for (int k = 0; k < 150; k++) {
+        random_rlout(s, &rng, k, v);
+        struct pf_plan plan = {0};
+        ck_assert_int_eq(pf_plan_init(&plan, r->model), 0);
+        s->to_plan(s, v, &plan);
+        struct pf_profile *prof = NULL;
+        ck_assert_msg(pf_profile_new(r->model, g, &plan, &prof) == 0, "%s", pf_err_msg());
+        double kept = (double)prof->after.macs / (double)prof->before.macs;
+        ck_assert_msg(kept <= preserve + 1e-12, "%s roll-out %d keeps %.6f of the MACs > %g", net,
+                      k, kept, preserve);
+        for (int t = 0; t < s->n_steps; t++)
+            ck_assert_msg(v[t] > 0.0 && v[t] <= 1.0 && v[t] >= lbound - 0.5 / 8,
+                          "step %d value %g outside [%g, 1]", t, v[t], lbound);
+        pf_profile_free(prof);
+        pf_plan_deinit(&plan);
+    }
+    free(v);
+    pf_groups_free(g);
+    pf_rl_search_free(s);
+    pf_run_free(r);
+}
+
+START_TEST(test_channel_budget_chain)
+{
+    channel_budget("assets/nets/fmnist_bn.yaml", 0.5);
+    channel_budget("assets/nets/fmnist_bn.yaml", 0.7);
+}
+END_TEST
+
+START_TEST(test_channel_budget_resnet)
+{
+    channel_budget("assets/nets/resnet20_fmnist.yaml", 0.5);
+    channel_budget("assets/nets/resnet20_fmnist.yaml", 0.25);
+}
+END_TEST
+
+START_TEST(test_sparsity_budget)
+{
+    struct pf_run *r = pf_test_run("weight-sparse", "assets/nets/convnet_fmnist.yaml");
+    struct pf_wtarget *t = NULL;
+    int n = 0;
+    ck_assert_int_eq(pf_wtargets_list(r->model, &t, &n), 0);
+    const double prs[] = {0.5, 0.75, 0.9};
+    for (int q = 0; q < 3; q++) {
+        double pr = prs[q];
+        struct pf_rl_search *s = NULL;
+        ck_assert_msg(pf_rl_sparsity_new(r, pr, &s) == 0, "%s", pf_err_msg());
+        ck_assert_int_eq(s->n_steps, n);
+        struct pf_rng rng;
+        pf_rng_seed(&rng, 11 + q);
+        double v[64];
+        for (int k = 0; k < 200; k++) {
+            random_rlout(s, &rng, k, v);
+            double zeros = 0.0, all = 0.0;
+            for (int j = 0; j < n; j++) {
+                ck_assert(v[j] >= 0.0 && v[j] <= 1.0 - (1.0 - pr) / 3.0 + 1e-12);
+                zeros += v[j] * (double)t[j].numel;
+                all += (double)t[j].numel;
+            }
+            ck_assert_msg(zeros >= pr * all - 1e-6, "roll-out %d: sparsity %.6f < %g", k,
+                          zeros / all, pr);
+        }
+        pf_rl_search_free(s);
+    }
+    free(t);
+    pf_run_free(r);
+}
+END_TEST
+
+START_TEST(test_bits_budget)
+{
+    struct pf_run *r = pf_test_run("uniform", "assets/nets/convnet_fmnist.yaml");
+    struct pf_quant_ft_cfg qc = {.mode = PF_QMODE_UNIFORM,
+                                 .w_bits = 4,
+                                 .a_bits = 32,
+                                 .bucket_type = "channel",
+                                 .bucket_size = 256,
+                                 .prefix = "uql_"};
+    struct pf_wtarget *t = NULL;
+    int n = 0;
+    ck_assert_int_eq(pf_wtargets_list(r->model, &t, &n), 0);
+    const char *eqs[] = {"2", "3.5", "4", "6"};
+    for (int q = 0; q < 4; q++) {
+        ck_assert_int_eq(pf_opts_set(&r->opts, "uql_equivalent_bits", eqs[q], "t"), 0);
+        double eq = atof(eqs[q]);
+        struct pf_rl_search *s = NULL;
+        ck_assert_msg(pf_rl_bits_new(r, &qc, "uql_", &s) == 0, "%s", pf_err_msg());
+        ck_assert_int_eq(s->n_steps, n - 2); /* first and last stay float */
+        struct pf_rng rng;
+        pf_rng_seed(&rng, 3 + q);
+        double v[64];
+        for (int k = 0; k < 200; k++) {
+            random_rlout(s, &rng, k, v);
+            struct pf_plan plan = {0};
+            ck_assert_int_eq(pf_plan_init(&plan, r->model), 0);
+            s->to_plan(s, v, &plan);
+            double bits = 0.0, all = 0.0;
+            for (int j = 1; j < n - 1; j++) {
+                int b = plan.layers[t[j].layer].w_bits;
+                ck_assert_msg(b >= 2 && b <= 8, "layer %d gets %d bits", j, b);
+                bits += b * (double)t[j].numel;
+                all += (double)t[j].numel;
+            }
+            ck_assert_int_eq(plan.layers[t[0].layer].w_bits, 32);
+            ck_assert_int_eq(plan.layers[t[n - 1].layer].w_bits, 32);
+            ck_assert_msg(bits <= eq * all + 1e-6, "roll-out %d: %.4f bits > %g", k, bits / all,
+                          eq);
+            pf_plan_deinit(&plan);
+        }
+        pf_rl_search_free(s);
+    }
+    /* a budget outside [w_bit_min, w_bit_max] is refused, naming the option */
+    ck_assert_int_eq(pf_opts_set(&r->opts, "uql_equivalent_bits", "9", "t"), 0);
+    struct pf_rl_search *s = NULL;
+    ck_assert_int_eq(pf_rl_bits_new(r, &qc, "uql_", &s), -PF_EINVAL);
+    ck_assert_ptr_nonnull(strstr(pf_err_msg(), "uql_equivalent_bits"));
+    free(t);
+    pf_run_free(r);
+}
+END_TEST
+
+/* ---- whole searches ---- */
+
+struct stopper {
+    int stop_at; /* cancel when rl_reward of this roll-out arrives (0: never) */
+    struct pf_run *r;
+    int rewards, values, progress;
+};
+
+static void on_event(const struct pf_event *e, void *user)
+{
+    struct stopper *s = user;
+    if (e->kind == PF_EV_METRIC && !strcmp(e->name, "rl_reward")) {
+        s->rewards++;
+        if (s->stop_at && e->step == s->stop_at)
+            pf_run_cancel(s->r);
+    }
+    if (e->kind == PF_EV_METRIC && !strncmp(e->name, "rl_value/", 9))
+        s->values++;
+    if (e->kind == PF_EV_PROGRESS && strstr(e->text, "RL roll-out"))
+        s->progress++;
+}
+
+static const char *trained_model(void)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s", pf_test_trained(dir, "m.h5", pf_test_bn_yaml, 1.0));
+    return path;
+}
+
+/* A channel search of n roll-outs on model (cancelled after stop_at when > 0), resumed from
+ * `from` when not NULL; returns the run directory in out. */
+static int channel_search(const char *model, int n, int stop_at, const char *from, char *out,
+                          size_t len, struct stopper *st)
+{
+    struct pf_run *r = pf_test_run("channel", model);
+    const char *kv[][2] = {{"cp_prune_option", "auto"}, {"cp_preserve_ratio", "0.6"},
+                           {"cp_nb_batches", "2"},      {"cp_nb_rlouts_min", "1"},
+                           {"nb_epochs", "0"},          {"rl_nb_smpls_eval", "100"},
+                           {"ddpg_batch_size", "8"},    {"seed", "5"}};
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        ck_assert_int_eq(pf_opts_set(&r->opts, kv[i][0], kv[i][1], "t"), 0);
+    char nb[16];
+    snprintf(nb, sizeof nb, "%d", n);
+    ck_assert_int_eq(pf_opts_set(&r->opts, "cp_nb_rlouts", nb, "t"), 0);
+    if (from)
+        ck_assert_int_eq(pf_opts_set(&r->opts, "rl_resume", from, "t"), 0);
+    ck_assert_int_eq(pf_run_open_dir(r, dir), 0);
+    snprintf(out, len, "%s", r->dir);
+    *st = (struct stopper){.stop_at = stop_at, .r = r};
+    r->on_event = on_event;
+    r->user = st;
+    int rc = pf_run_exec(r);
+    pf_run_free(r);
+    return rc;
+}
+
+/* rlouts.csv rows without the seconds column (the 8th). */
+static char **rows_of(const char *run_dir, int *n)
+{
+    char path[1100], *text = NULL;
+    snprintf(path, sizeof path, "%s/rl/rlouts.csv", run_dir);
+    ck_assert_msg(pf_file_read(path, &text, NULL) == 0, "%s", pf_err_msg());
+    char **rows = calloc(64, sizeof *rows);
+    *n = 0;
+    for (char *line = strtok(text, "\n"); line && *n < 64; line = strtok(NULL, "\n")) {
+        char *row = calloc(strlen(line) + 1, 1), *o = row;
+        int col = 0;
+        for (const char *p = line; *p; p++) {
+            if (*p == ',')
+                col++;
+            if (col != 7 || *p == ',')
+                *o++ = *p;
+        }
+        rows[(*n)++] = row;
+    }
+    free(text);
+    return rows;
+}
+
+static void free_rows(char **rows, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(rows[i]);
+    free(rows);
+}
+
+START_TEST(test_channel_search_resume)
+{
+    const char *model = trained_model();
+    char a[1024], b[1024], c[1024];
+    struct stopper sa, sb, sc;
+    ck_assert_msg(channel_search(model, 6, 0, NULL, a, sizeof a, &sa) == 0, "%s", pf_err_msg());
+    ck_assert_int_eq(sa.rewards, 6);
+    ck_assert_int_gt(sa.values, 0);
+    ck_assert_int_eq(sa.progress, 6);
+    ck_assert_int_eq(channel_search(model, 6, 3, NULL, b, sizeof b, &sb), -PF_ECANCELLED);
+    ck_assert_int_eq(sb.rewards, 3);
+    ck_assert_msg(channel_search(model, 6, 0, b, c, sizeof c, &sc) == 0, "%s", pf_err_msg());
+    ck_assert_int_eq(sc.rewards, 3); /* only the roll-outs after the resume */
+    int na, nc;
+    char **ra = rows_of(a, &na), **rc_ = rows_of(c, &nc);
+    ck_assert_int_eq(na, 7); /* header + 6 */
+    ck_assert_int_eq(nc, 7);
+    for (int i = 0; i < 7; i++)
+        ck_assert_msg(!strcmp(ra[i], rc_[i]),
+                      "row %d differs:\n  uninterrupted %s\n  resumed     "
+                      "  %s",
+                      i, ra[i], rc_[i]);
+    free_rows(ra, na);
+    free_rows(rc_, nc);
+    /* the best strategy is a plan file the profiler reads */
+    char path[1100];
+    snprintf(path, sizeof path, "%s/rl/best.plan.yaml", a);
+    struct pf_model *m = NULL;
+    ck_assert_int_eq(pf_model_load(model, &m, NULL, 0), 0);
+    struct pf_plan plan = {0};
+    ck_assert_int_eq(pf_plan_init(&plan, m), 0);
+    ck_assert_msg(pf_plan_load(&plan, m, path) == 0, "%s", pf_err_msg());
+    struct pf_groups *g = NULL;
+    struct pf_profile *prof = NULL;
+    ck_assert_int_eq(pf_groups_build(m, &g), 0);
+    ck_assert_int_eq(pf_profile_new(m, g, &plan, &prof), 0);
+    ck_assert_double_le((double)prof->after.macs / (double)prof->before.macs, 0.6);
+    ck_assert_uint_lt(prof->after.macs, prof->before.macs);
+    pf_profile_free(prof);
+    pf_groups_free(g);
+    pf_plan_deinit(&plan);
+    pf_model_free(m);
+}
+END_TEST
+
+START_TEST(test_search_errors)
+{
+    const char *model = trained_model();
+    char out[1024];
+    struct stopper st;
+    /* resume from nowhere */
+    ck_assert_int_lt(channel_search(model, 2, 0, "/nonexistent/run", out, sizeof out, &st), 0);
+    ck_assert_ptr_nonnull(strstr(pf_err_msg(), "/nonexistent/run/rl/state.yaml"));
+    /* resume a search of another kind */
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/fake", dir);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/rl", bad);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/rl/state.yaml", bad);
+    const char *yaml = "format: pocketflow-rl-search\nversion: 1\nkind: bits\nsteps: 3\nseed: 5\n"
+                       "rlouts_done: 1\nbest_reward: 0.5\nbest: [4, 4, 4]\n";
+    ck_assert_int_eq(pf_file_write_atomic(cmd, yaml, strlen(yaml)), 0);
+    ck_assert_int_lt(channel_search(model, 2, 0, bad, out, sizeof out, &st), 0);
+    ck_assert_ptr_nonnull(strstr(pf_err_msg(), "bits search"));
+    /* a budget the smallest ratios cannot reach */
+    struct pf_run *r = pf_test_run("channel", model);
+    ck_assert_int_eq(pf_opts_set(&r->opts, "cp_prune_option", "auto", "t"), 0);
+    ck_assert_int_eq(pf_opts_set(&r->opts, "cp_preserve_ratio", "0.01", "t"), 0);
+    ck_assert_int_eq(pf_opts_set(&r->opts, "nb_epochs", "0", "t"), 0);
+    ck_assert_int_eq(pf_run_exec(r), -PF_EINVAL);
+    ck_assert_ptr_nonnull(strstr(pf_err_msg(), "out of reach"));
+    pf_run_free(r);
+    /* no validation split: rewards never come from the test set */
+    r = pf_test_run("channel", model);
+    ck_assert_int_eq(pf_opts_set(&r->opts, "cp_prune_option", "auto", "t"), 0);
+    ck_assert_int_eq(pf_opts_set(&r->opts, "nb_smpls_val", "0", "t"), 0);
+    ck_assert_int_eq(pf_opts_set(&r->opts, "cp_nb_batches", "1", "t"), 0);
+    ck_assert_int_eq(pf_opts_set(&r->opts, "nb_epochs", "0", "t"), 0);
+    ck_assert_int_eq(pf_run_exec(r), -PF_EINVAL);
+    ck_assert_ptr_nonnull(strstr(pf_err_msg(), "validation split"));
+    pf_run_free(r);
+}
+END_TEST
+
+Suite *rlsearch_suite(void);
+Suite *rlsearch_suite(void)
+{
+    Suite *s = suite_create("rlsearch");
+    TCase *tc = tcase_create("budget");
+    tcase_add_test(tc, test_channel_budget_chain);
+    tcase_add_test(tc, test_channel_budget_resnet);
+    tcase_add_test(tc, test_sparsity_budget);
+    tcase_add_test(tc, test_bits_budget);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("search");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_channel_search_resume);
+    tcase_add_test(tc, test_search_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
