@@ -178,7 +178,7 @@ for l in "channel --cp_prune_option=auto --cp_preserve_ratio=0.7 --cp_nb_batches
 done
 expect_fail ddpg-bad-tau "ddpg_tau = 2 is outside" "$APP" run --model "$T/syn.h5" --data synthetic --learner=channel --ddpg_tau=2
 expect_fail ddpg-not-rl "ddpg_tau" "$APP" run --model "$T/syn.h5" --data synthetic --learner=full-prec --ddpg_tau=0.1
-expect_fail rl-resume-missing "nowhere/rl/state.yaml" "$APP" run --model assets/nets/fmnist_bn.yaml --data synthetic --learner=channel --cp_prune_option=auto --rl_resume="$T/nowhere" --no_run_dir
+expect_fail rl-resume-missing "nowhere/rl/state.yaml" "$APP" run --model assets/nets/fmnist_bn.yaml --data synthetic --learner=channel --cp_prune_option=auto --nb_smpls_val=200 --rl_resume="$T/nowhere" --no_run_dir
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
