@@ -50,7 +50,7 @@ run() {
     ls -d "$OUT/runs_$name"/*/ | head -1 >"$OUT/$name.dir"
 }
 
-acc() { python3 -c 'import json,sys; print("%.4f" % json.load(open(sys.argv[1]))["accuracy"])' "$1"; }
+acc() { python3 -c 'import json,sys; print("%.4f" % json.load(open(sys.argv[1]))["test_accuracy"])' "$1"; }
 # the search's seconds (sum of rl/rlouts.csv) and the best strategy's budget
 search_s() { awk -F, 'NR > 1 { s += $8 } END { printf "%.0f", s }' "$(cat "$1")/rl/rlouts.csv"; }
 best_budget() {

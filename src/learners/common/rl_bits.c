@@ -174,7 +174,7 @@ int pf_rl_bits_new(struct pf_run *r, const struct pf_quant_ft_cfg *cfg, const ch
         if (cfg->quantize_all || !pf_wtarget_is_end(k, c.n_all)) {
             c.pick[c.n] = k;
             c.layer[c.n] = c.all[k].layer;
-            c.uniform[c.n++] = eq;
+            c.uniform[c.n++] = floor(eq + 1e-9); /* whole bits within the budget */
             c.total += (double)c.all[k].numel;
         }
     if (c.n < 1) {

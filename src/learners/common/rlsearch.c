@@ -149,8 +149,8 @@ static int resume(struct rl_ctx *c, struct pf_ddpg *agent, const char *from, int
         goto out;
     }
     const struct pf_cfg *best = pf_cfg_get(st, "best");
-    if (n_done > 0) {
-        if (!best || best->kind != PF_CFG_SEQ || (int)best->n != s->n_steps) {
+    if (best && best->n > 0) {
+        if (best->kind != PF_CFG_SEQ || (int)best->n != s->n_steps) {
             rc = pf_cfg_err(best ? best : st, "best: expected a list of %d values", s->n_steps);
             goto out;
         }
@@ -274,8 +274,29 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
                "RL search (%s): %d layers, %d roll-outs, reward on %ld validation images, "
                "buffer %d transitions",
                s->kind, T, nb_rlouts, pf_opts_int(&r->opts, "rl_nb_smpls_eval"), s->buf_size);
+    if (start == 0) { /* the uniform strategy first: the best never scores below it */
+        double ru = 0.0, bu = 0.0;
+        memcpy(values, s->uniform, (size_t)T * sizeof *values);
+        if (s->begin)
+            s->begin(s, -1);
+        r->mute++;
+        rc = s->evaluate(s, values, -1, &ru, &bu);
+        r->mute--;
+        if (rc < 0)
+            goto out;
+        c.has_best = true;
+        c.best_reward = ru;
+        memcpy(best, values, (size_t)T * sizeof *best);
+        pf_run_metric(r, 0, "rl_uniform_reward", ru);
+        pf_run_log(r, "RL: the uniform strategy scores %.4f (%s %.4f); roll-outs must beat it",
+                   ru, s->value, bu);
+        if (c.dir[0] && ((rc = save_plan(&c, best, "best.plan.yaml")) < 0 ||
+                         (rc = save_state(&c, 0)) < 0))
+            goto out;
+    }
     double t_sum = 0.0;
     int timed = 0;
+    bool beaten = start > 0;
     for (int k = start; k < nb_rlouts; k++) {
         if (pf_run_stopped(r)) {
             rc = -PF_ECANCELLED;
@@ -324,6 +345,7 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
             lc /= trained;
         }
         bool improved = !c.has_best || reward > c.best_reward;
+        beaten |= improved;
         if (improved) {
             c.has_best = true;
             c.best_reward = reward;
@@ -382,6 +404,8 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
                                                   : "bits",
                    budget, pf_ddpg_noise_std(agent), trained ? "" : " (filling the buffer)");
     }
+    if (!beaten)
+        pf_run_log(r, "RL: no roll-out beat the uniform strategy: it is the result");
     rc = 0;
 out:
     if (rc == 0 && !c.has_best)

@@ -28,6 +28,9 @@
  * Events (the RL monitor of the workbench reads these; step = roll-out number, from 1):
  *     metric rl_target            step 0: the budget (kept-MACs fraction, sparsity or bits)
  *     metric rl_uniform/<layer>   step 0: the uniform strategy's value of each decided layer
+ *     metric rl_uniform_reward    step 0: its reward (evaluated before the first roll-out, on
+ *                                 the same images; the best starts there, so a search never
+ *                                 returns a strategy that scores below the uniform one)
  *     metric rl_value/<layer>     every roll-out: this roll-out's value per decided layer
  *     metric rl_bestv/<layer>     when the best improves: the best strategy's values
  *     metric rl_reward, rl_best, rl_noise, rl_budget (what the strategy reaches: kept-MACs
