@@ -11,6 +11,7 @@
 #include "engine/backend/backend.h"
 #include "engine/core/pf_cfg.h"
 #include "engine/core/pf_status.h"
+#include "learners/common/ddpg.h"
 #include "learners/learner.h"
 
 #define DEFAULT_RUNS "runs"
@@ -58,6 +59,10 @@ static void run_help(const char *learner)
         printf("\nlearner %s: %s\n", l->name, l->summary);
         if (learner)
             print_table(l->opts);
+        if (learner && l->rl) {
+            printf("\nRL agent and search options (its per-layer search):\n");
+            print_table(pf_ddpg_opts);
+        }
     }
     if (!learner)
         printf("\n'pocketflow run --help --learner NAME' lists a learner's own options.\n");

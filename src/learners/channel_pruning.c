@@ -46,7 +46,7 @@ static const struct pf_opt_spec cp_opts[] = {
     {"cp_uniform_preserve_ratio", PF_OPT_FLOAT, "0.6", 0.001, 1.0, NULL,
      "uniform mode: fraction of each conv's input channels kept"},
     {"cp_preserve_ratio", PF_OPT_FLOAT, "0.5", 0.001, 1.0, NULL,
-     "auto mode: fraction of the conv FLOPs kept"},
+     "auto mode: the budget, at most this fraction of the MACs kept"},
     {"cp_noise_tolerance", PF_OPT_FLOAT, "0.15", 0.0, 1.0, NULL,
      "auto mode: floor of the flops reward"},
     {"cp_lrn_rate_ft", PF_OPT_FLOAT, "1e-4", 1e-9, 10, NULL, "Adam rate of group fine-tuning"},

@@ -46,6 +46,9 @@
 #include "engine/model/optim.h"
 #include "learners/common/ddpg.h"
 
+/* PocketFlow's ddpg_record_step (TensorBoard summaries; every roll-out is recorded here) and
+ * ddpg_rms_eps (running normalisation, hard-wired off there) have no rows: they would do nothing.
+ */
 const struct pf_opt_spec pf_ddpg_opts[] = {
     {"ddpg_actor_depth", PF_OPT_INT, "2", 1, 16, NULL, "RL agent: actor's hidden dense blocks"},
     {"ddpg_actor_width", PF_OPT_INT, "64", 1, 4096, NULL, "RL agent: actor's hidden width"},
@@ -57,8 +60,6 @@ const struct pf_opt_spec pf_ddpg_opts[] = {
     {"ddpg_lrn_rate", PF_OPT_FLOAT, "1e-3", 1e-9, 10, NULL,
      "RL agent: Adam rate of actor and critic"},
     {"ddpg_loss_w_dcy", PF_OPT_FLOAT, "0.0", 0.0, 1.0, NULL, "RL agent: critic weight decay"},
-    {"ddpg_record_step", PF_OPT_INT, "1", 1, 1000000, NULL,
-     "RL agent: roll-outs between recorded roll-out lines"},
     {"ddpg_batch_size", PF_OPT_INT, "64", 1, 65536, NULL, "RL agent: transitions per train step"},
     {"ddpg_enbl_bsln_func", PF_OPT_BOOL, "True", 0, 0, NULL,
      "RL agent: subtract the reward baseline (EMA)"},
@@ -68,7 +69,7 @@ const struct pf_opt_spec pf_ddpg_opts[] = {
      "RL agent: exploration noise on the actor's weights or on its actions"},
     {"ddpg_noise_prtl", PF_OPT_ENUM, "tdecy", 0, 0, "adapt|tdecy",
      "RL agent: noise protocol, time decay or adaptive"},
-    {"ddpg_noise_std_init", PF_OPT_FLOAT, "1.0", 0.0, 100.0, NULL, "RL agent: initial noise std"},
+    {"ddpg_noise_std_init", PF_OPT_FLOAT, "1.0", 1e-9, 100.0, NULL, "RL agent: initial noise std"},
     {"ddpg_noise_dst_finl", PF_OPT_FLOAT, "1e-2", 0.0, 100.0, NULL,
      "RL agent: adapt protocol's target action distance"},
     {"ddpg_noise_adpt_rat", PF_OPT_FLOAT, "1.03", 1.0, 100.0, NULL,
@@ -79,8 +80,6 @@ const struct pf_opt_spec pf_ddpg_opts[] = {
      "RL search: validation images each roll-out's reward is measured on (the same for all)"},
     {"rl_resume", PF_OPT_STR, "", 0, 0, NULL,
      "RL search: run directory of an earlier search to continue (its rl/ files)"},
-    {"ddpg_rms_eps", PF_OPT_FLOAT, "1e-4", 0.0, 1.0, NULL,
-     "RL agent: running-normalisation epsilon (normalisation is off, as in PocketFlow)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 

@@ -288,10 +288,10 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
         c.best_reward = ru;
         memcpy(best, values, (size_t)T * sizeof *best);
         pf_run_metric(r, 0, "rl_uniform_reward", ru);
-        pf_run_log(r, "RL: the uniform strategy scores %.4f (%s %.4f); roll-outs must beat it",
-                   ru, s->value, bu);
-        if (c.dir[0] && ((rc = save_plan(&c, best, "best.plan.yaml")) < 0 ||
-                         (rc = save_state(&c, 0)) < 0))
+        pf_run_log(r, "RL: the uniform strategy scores %.4f (%s %.4f); roll-outs must beat it", ru,
+                   s->value, bu);
+        if (c.dir[0] &&
+            ((rc = save_plan(&c, best, "best.plan.yaml")) < 0 || (rc = save_state(&c, 0)) < 0))
             goto out;
     }
     double t_sum = 0.0;
