@@ -40,6 +40,8 @@
  *     log       one line per roll-out, and before the first: the time of the first roll-out and
  *               the estimate for all of them
  * Values are preserve ratios (channel search), sparsities (weight-sparse) or bits (quantizers).
+ * Roll-outs run one after another (each evaluation uses the run's threads through oneDNN and
+ * OpenBLAS); evaluating several on their own threads is not done yet.
  * Layer names longer than the event name allows are cut (the monitor matches by prefix). */
 #ifndef PF_LEARNERS_COMMON_RLSEARCH_H
 #define PF_LEARNERS_COMMON_RLSEARCH_H
