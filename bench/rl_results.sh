@@ -54,6 +54,10 @@ acc() { python3 -c 'import json,sys; print("%.4f" % json.load(open(sys.argv[1]))
 # the search's seconds (sum of rl/rlouts.csv) and the best strategy's budget
 search_s() { awk -F, 'NR > 1 { s += $8 } END { printf "%.0f", s }' "$(cat "$1")/rl/rlouts.csv"; }
 best_budget() {
+    if grep -q 'no roll-out beat the uniform strategy' "$(cat "$1")/log.txt"; then
+        echo "(uniform)"
+        return
+    fi
     python3 - "$(cat "$1")/rl/rlouts.csv" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
