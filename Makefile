@@ -77,6 +77,10 @@ FORCE:
 $(BUILD)/tests/check_main.o $(BUILD)/asan/tests/check_main.o: $(BUILD)/gen/suites.inc
 $(BUILD)/tests/%.o $(BUILD)/asan/tests/%.o: CPPFLAGS += -I$(BUILD)/gen -Itests
 
+# cpu.c's fused element-wise loops run on OpenMP, the runtime oneDNN's threads already use
+$(BUILD)/src/engine/backend/cpu.o: OPT += -fopenmp
+$(BUILD)/asan/src/engine/backend/cpu.o: SAN += -fopenmp
+
 # ---- release build ----
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

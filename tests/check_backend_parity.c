@@ -203,6 +203,92 @@ START_TEST(test_conv_parity)
 }
 END_TEST
 
+/* Fast conv2d_backward (dw, db, dx in one call, reusing the forward's reordered x and sharing
+ * the reordered dy) against the oracle's two backward calls. */
+static void bwd_compare(const struct pf_conv_desc *d, void **state, const float *x,
+                        const struct conv_bufs *cb, bool bias, bool want_dx, const char *name)
+{
+    void *no_state = NULL;
+    float *dx = fill_buf(cb->nx, 7.0f), *dx_ref = fill_buf(cb->nx, 0.0f);
+    float *dw = fill_buf(cb->nw, 7.0f), *dw_ref = fill_buf(cb->nw, 0.0f);
+    float *db = fill_buf((size_t)d->K, 7.0f), *db_ref = fill_buf((size_t)d->K, 0.0f);
+    ck_assert_int_eq(pf_backend_cpu_ref.conv2d_backward_data(d, &no_state, cb->dy, cb->w, dx_ref),
+                     0);
+    ck_assert_int_eq(pf_backend_cpu_ref.conv2d_backward_weights(d, &no_state, x, cb->dy, dw_ref,
+                                                                bias ? db_ref : NULL),
+                     0);
+    int rc = pf_backend_cpu.conv2d_backward(d, state, x, cb->dy, cb->w, want_dx ? dx : NULL, dw,
+                                            bias ? db : NULL);
+    ck_assert_msg(rc == 0, "conv2d_backward [%s]: %s", name, pf_err_msg());
+    assert_close(dw, dw_ref, cb->nw, CONV_ATOL, CONV_RTOL, "conv2d_backward dw", name);
+    if (bias)
+        assert_close(db, db_ref, (size_t)d->K, CONV_ATOL, CONV_RTOL, "conv2d_backward db", name);
+    if (want_dx)
+        assert_close(dx, dx_ref, cb->nx, CONV_ATOL, CONV_RTOL, "conv2d_backward dx", name);
+    else
+        for (size_t i = 0; i < cb->nx; i++)
+            ck_assert_msg(dx[i] == 7.0f, "dx written though NULL [%s]", name);
+    free(db_ref);
+    free(db);
+    free(dw_ref);
+    free(dw);
+    free(dx_ref);
+    free(dx);
+}
+
+START_TEST(test_conv_backward_fused)
+{
+    const struct conv_case *c = &conv_cases[_i];
+    struct pf_conv_desc d = desc_of(c, c->N);
+    struct conv_bufs cb, other;
+    void *state = NULL;
+    bufs_init(&cb, &d, 6000 + (uint64_t)_i * 10);
+    bufs_init(&other, &d, 6500 + (uint64_t)_i * 10);
+    float *y = fill_buf(cb.ny, 0.0f);
+    const float *b = c->bias ? cb.b : NULL;
+    /* no forward yet on this state: backward reorders x itself */
+    bwd_compare(&d, &state, cb.x, &cb, c->bias, false, c->name);
+    /* the training order: forward, then backward on the same x */
+    ck_assert_int_eq(pf_backend_cpu.conv2d_forward(&d, &state, cb.x, cb.w, b, y), 0);
+    bwd_compare(&d, &state, cb.x, &cb, c->bias, true, c->name);
+    bwd_compare(&d, &state, cb.x, &cb, c->bias, true, c->name);
+    /* a forward on another input: backward follows it */
+    ck_assert_int_eq(pf_backend_cpu.conv2d_forward(&d, &state, other.x, cb.w, b, y), 0);
+    bwd_compare(&d, &state, other.x, &cb, c->bias, true, c->name);
+    /* a buffer that was not the forward's input is not taken for it */
+    bwd_compare(&d, &state, cb.x, &cb, c->bias, true, c->name);
+    /* two layers as a model runs them, from fresh states (the first step keeps nothing, later
+     * ones keep x): both forwards, then the backwards in reverse order; the second layer's
+     * forward must not clobber what the first one's backward reads. Then two forwards on one
+     * layer: its backward follows the last. */
+    void *s1 = NULL, *s2 = NULL; /* fresh: the first step runs before any backward */
+    float *y2 = fill_buf(cb.ny, 0.0f);
+    for (int rep = 0; rep < 3; rep++) {
+        ck_assert_int_eq(pf_backend_cpu.conv2d_forward(&d, &s1, cb.x, cb.w, b, y), 0);
+        ck_assert_int_eq(pf_backend_cpu.conv2d_forward(&d, &s2, other.x, cb.w, b, y2), 0);
+        bwd_compare(&d, &s2, other.x, &cb, c->bias, true, c->name);
+        bwd_compare(&d, &s1, cb.x, &cb, c->bias, true, c->name);
+    }
+    ck_assert_int_eq(pf_backend_cpu.conv2d_forward(&d, &s1, cb.x, cb.w, b, y), 0);
+    ck_assert_int_eq(pf_backend_cpu.conv2d_forward(&d, &s1, other.x, cb.w, b, y), 0);
+    bwd_compare(&d, &s1, other.x, &cb, c->bias, true, c->name);
+    free(y2);
+    pf_backend_cpu.conv_state_free(s2);
+    pf_backend_cpu.conv_state_free(s1);
+    /* a batch change rebuilds the state and forgets the forward's input */
+    struct pf_conv_desc d1 = desc_of(c, 1);
+    ck_assert_int_eq(pf_backend_cpu.conv2d_forward(&d, &state, cb.x, cb.w, b, y), 0);
+    struct conv_bufs one;
+    bufs_init(&one, &d1, 6900 + (uint64_t)_i);
+    bwd_compare(&d1, &state, cb.x, &one, c->bias, true, c->name);
+    bufs_free(&one);
+    free(y);
+    pf_backend_cpu.conv_state_free(state);
+    bufs_free(&other);
+    bufs_free(&cb);
+}
+END_TEST
+
 /* One state slot through the life of a layer: the same descriptor twice (cached primitives must
  * give the same, correct answer), bias dropped and restored, then the batch changes twice
  * (rebuild), then the thread count changes (rebuild). */
@@ -363,10 +449,11 @@ struct gemm_case {
     int pad; /* extra elements per stored row of A, B and C */
 };
 
+/* The last two are past cpu.c's switch from OpenBLAS to oneDNN's GEMM (M * N * K >= 2^17). */
 static const struct gemm_case gemm_cases[] = {
-    {1, 1, 1, 0},    {2, 3, 4, 1},     {5, 7, 3, 2},     {8, 8, 8, 0},
-    {17, 13, 9, 3},  {1, 64, 32, 0},   {64, 1, 32, 5},   {31, 33, 35, 1},
-    {64, 48, 80, 7}, {128, 100, 3, 2}, {3, 100, 128, 4},
+    {1, 1, 1, 0},     {2, 3, 4, 1},      {5, 7, 3, 2},      {8, 8, 8, 0},    {17, 13, 9, 3},
+    {1, 64, 32, 0},   {64, 1, 32, 5},    {31, 33, 35, 1},   {64, 48, 80, 7}, {128, 100, 3, 2},
+    {3, 100, 128, 4}, {130, 97, 150, 3}, {33, 1031, 61, 1},
 };
 
 static void gemm_one(const struct gemm_case *g, bool ta, bool tb, float alpha, float beta,
@@ -413,6 +500,7 @@ Suite *backend_parity_suite(void)
     TCase *tc = tcase_create("backend_parity");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_conv_parity, 0, (int)PF_ARRAY_LEN(conv_cases));
+    tcase_add_loop_test(tc, test_conv_backward_fused, 0, (int)PF_ARRAY_LEN(conv_cases));
     tcase_add_test(tc, test_conv_state_reuse);
     tcase_add_test(tc, test_conv_dispatch);
     tcase_add_test(tc, test_conv_threads);

@@ -9,6 +9,7 @@
 #define PF_ENGINE_BACKEND_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* One 2-D convolution, all sizes resolved. x (N, C, H, W), w (K, C/groups, R, S), b (K) or
@@ -49,6 +50,13 @@ struct pf_backend_ops {
                                 const float *w, float *dx);
     int (*conv2d_backward_weights)(const struct pf_conv_desc *d, void **state, const float *x,
                                    const float *dy, float *dw, float *db);
+    /* Both backward convolutions of a training step, as backward_weights (dw, and db unless
+     * NULL) then backward_data (dx unless NULL). x must be the input of the last
+     * conv2d_forward on this state, unchanged since: a backend may reuse what it derived from
+     * it there (oneDNN: x already reordered to the blocked layout). NULL: the dispatch calls
+     * backward_weights and backward_data. */
+    int (*conv2d_backward)(const struct pf_conv_desc *d, void **state, const float *x,
+                           const float *dy, const float *w, float *dx, float *dw, float *db);
     void (*conv_state_free)(void *state);
 
     /* Integer inference (the int8 path, model/int8.h), on CHANNELS-LAST activations (NHWC,
@@ -63,6 +71,36 @@ struct pf_backend_ops {
                           int32_t x_zp, const int8_t *w, int32_t *acc);
     int (*gemm_u8s8s32)(int M, int N, int K, const uint8_t *A, int32_t a_zp, const int8_t *B,
                         int32_t *C);
+
+    /* Element-wise and per-channel work on float activations (what sits between the
+     * convolutions). A clamp [lo, hi] stands for the fused activation: (-inf, inf) none,
+     * [0, inf) ReLU, [0, 6] ReLU6: act(v) = v > lo ? (v < hi ? v : hi) : lo. Its gradient is
+     * read from the output y: dy passes where lo < y < hi, so at exactly 0 (and 6) it is 0, as
+     * in PyTorch.
+     *
+     * add_act: y[i] = act(xs[0][i] + ... + xs[k-1][i]), i < n, summed in input order; k >= 1
+     * (k = 1 is a plain activation; y may equal xs[0]).
+     * act_backward: each non-NULL dx[j] (j < k) gets dy[i] where lo < y[i] < hi, else 0; a dx[j]
+     * may equal dy.
+     * accumulate: dst[i] += src[i].
+     * batchnorm_forward: x, y (N, C, HW). With `stats` (training), mean[c] and var[c] (biased,
+     * over N and HW) are computed from x and written, else read; invstd[c] = 1 / sqrt(var + eps)
+     * is written; y = act((x - mean) * invstd * gamma + beta).
+     * batchnorm_backward: the gradient of batchnorm_forward (with the same stats flag, mean and
+     * invstd), y its output. g = dy masked by the act; dgamma[c] += sum g xhat, dbeta[c] += sum
+     * g; dx (may be NULL) = gamma invstd (g - mean(g) - xhat mean(g xhat)) with stats, gamma
+     * invstd g without. dy may be clobbered. */
+    void (*add_act)(size_t n, int k, const float *const *xs, float lo, float hi, float *y);
+    void (*act_backward)(size_t n, float lo, float hi, const float *y, const float *dy, int k,
+                         float *const *dx);
+    void (*accumulate)(size_t n, float *dst, const float *src);
+    void (*batchnorm_forward)(int N, int C, int HW, const float *x, const float *gamma,
+                              const float *beta, double eps, bool stats, float lo, float hi,
+                              float *mean, float *var, float *invstd, float *y);
+    void (*batchnorm_backward)(int N, int C, int HW, const float *x, const float *y, float *dy,
+                               float lo, float hi, const float *mean, const float *invstd,
+                               const float *gamma, bool stats, float *dgamma, float *dbeta,
+                               float *dx);
 };
 
 /* The plain-loop oracle and the fast CPU backend. */
@@ -87,10 +125,22 @@ int pf_conv2d_backward_data(const struct pf_conv_desc *d, void **state, const fl
                             const float *w, float *dx);
 int pf_conv2d_backward_weights(const struct pf_conv_desc *d, void **state, const float *x,
                                const float *dy, float *dw, float *db);
+int pf_conv2d_backward(const struct pf_conv_desc *d, void **state, const float *x, const float *dy,
+                       const float *w, float *dx, float *dw, float *db);
 int pf_conv2d_u8s8s32(const struct pf_conv_desc *d, void **state, const uint8_t *x, int32_t x_zp,
                       const int8_t *w, int32_t *acc);
 int pf_gemm_u8s8s32(int M, int N, int K, const uint8_t *A, int32_t a_zp, const int8_t *B,
                     int32_t *C);
+void pf_add_act(size_t n, int k, const float *const *xs, float lo, float hi, float *y);
+void pf_act_backward_to(size_t n, float lo, float hi, const float *y, const float *dy, int k,
+                        float *const *dx);
+void pf_accumulate(size_t n, float *dst, const float *src);
+void pf_batchnorm_forward(int N, int C, int HW, const float *x, const float *gamma,
+                          const float *beta, double eps, bool stats, float lo, float hi,
+                          float *mean, float *var, float *invstd, float *y);
+void pf_batchnorm_backward(int N, int C, int HW, const float *x, const float *y, float *dy,
+                           float lo, float hi, const float *mean, const float *invstd,
+                           const float *gamma, bool stats, float *dgamma, float *dbeta, float *dx);
 /* Frees a conv state slot filled by the current backend and sets *state to NULL. */
 void pf_conv_state_free(void **state);
 /* Sets the thread count of every backend library (OpenBLAS, oneDNN). */

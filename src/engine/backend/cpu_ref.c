@@ -1,6 +1,7 @@
 /* cpu_ref.c: the oracle backend. Obvious loops, no libraries, no cleverness: every fast path
  * (cpu.c, cuda.cu) is tested against these. Accumulation is in double where a sum is long, so
  * the oracle is more accurate than what it checks. */
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -189,6 +190,101 @@ static int ref_gemm_u8s8s32(int M, int N, int K, const uint8_t *A, int32_t a_zp,
     return 0;
 }
 
+/* ---- element-wise and per-channel ---- */
+
+static inline float clamp_act(float v, float lo, float hi)
+{
+    return v > lo ? (v < hi ? v : hi) : lo;
+}
+
+static void ref_add_act(size_t n, int k, const float *const *xs, float lo, float hi, float *y)
+{
+    for (size_t i = 0; i < n; i++) {
+        float s = xs[0][i];
+        for (int j = 1; j < k; j++)
+            s += xs[j][i];
+        y[i] = clamp_act(s, lo, hi);
+    }
+}
+
+static void ref_act_backward(size_t n, float lo, float hi, const float *y, const float *dy, int k,
+                             float *const *dx)
+{
+    for (size_t i = 0; i < n; i++) {
+        float g = y[i] > lo && y[i] < hi ? dy[i] : 0.0f;
+        for (int j = 0; j < k; j++)
+            if (dx[j])
+                dx[j][i] = g;
+    }
+}
+
+static void ref_accumulate(size_t n, float *dst, const float *src)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] += src[i];
+}
+
+static void ref_batchnorm_forward(int N, int C, int HW, const float *x, const float *gamma,
+                                  const float *beta, double eps, bool stats, float lo, float hi,
+                                  float *mean, float *var, float *invstd, float *y)
+{
+    size_t m = (size_t)N * HW;
+    for (int c = 0; c < C; c++) {
+        if (stats) {
+            /* two passes in double: no cancellation */
+            double s = 0.0, ss = 0.0;
+            for (int n = 0; n < N; n++)
+                for (int i = 0; i < HW; i++)
+                    s += x[((size_t)n * C + c) * HW + i];
+            double mu = s / (double)m;
+            for (int n = 0; n < N; n++)
+                for (int i = 0; i < HW; i++) {
+                    double d = x[((size_t)n * C + c) * HW + i] - mu;
+                    ss += d * d;
+                }
+            mean[c] = (float)mu;
+            var[c] = (float)(ss / (double)m);
+        }
+        float inv = (float)(1.0 / sqrt((double)var[c] + eps));
+        invstd[c] = inv;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < HW; i++) {
+                size_t j = ((size_t)n * C + c) * HW + i;
+                y[j] = clamp_act((x[j] - mean[c]) * inv * gamma[c] + beta[c], lo, hi);
+            }
+    }
+}
+
+static void ref_batchnorm_backward(int N, int C, int HW, const float *x, const float *y, float *dy,
+                                   float lo, float hi, const float *mean, const float *invstd,
+                                   const float *gamma, bool stats, float *dgamma, float *dbeta,
+                                   float *dx)
+{
+    size_t m = (size_t)N * HW;
+    for (int c = 0; c < C; c++) {
+        double sg = 0.0, sgx = 0.0;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < HW; i++) {
+                size_t j = ((size_t)n * C + c) * HW + i;
+                dy[j] = y[j] > lo && y[j] < hi ? dy[j] : 0.0f;
+                sg += dy[j];
+                sgx += (double)dy[j] * ((x[j] - mean[c]) * invstd[c]);
+            }
+        dbeta[c] += (float)sg;
+        dgamma[c] += (float)sgx;
+        if (!dx)
+            continue;
+        /* with stats the batch mean and variance depend on x: the two extra terms */
+        double a = stats ? sg / (double)m : 0.0, b = stats ? sgx / (double)m : 0.0;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < HW; i++) {
+                size_t j = ((size_t)n * C + c) * HW + i;
+                double xh = (x[j] - mean[c]) * invstd[c];
+                dx[j] = (float)(gamma[c] * invstd[c] * (dy[j] - a - xh * b));
+            }
+    }
+}
+
 const struct pf_backend_ops pf_backend_cpu_ref = {
     .name = "cpu_ref",
     .set_threads = ref_set_threads,
@@ -199,4 +295,9 @@ const struct pf_backend_ops pf_backend_cpu_ref = {
     .conv_state_free = ref_conv_state_free,
     .conv2d_u8s8s32 = ref_conv_u8s8s32,
     .gemm_u8s8s32 = ref_gemm_u8s8s32,
+    .add_act = ref_add_act,
+    .act_backward = ref_act_backward,
+    .accumulate = ref_accumulate,
+    .batchnorm_forward = ref_batchnorm_forward,
+    .batchnorm_backward = ref_batchnorm_backward,
 };

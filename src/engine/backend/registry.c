@@ -86,6 +86,17 @@ int pf_conv2d_backward_weights(const struct pf_conv_desc *d, void **state, const
     return pf_backend_cpu_ref.conv2d_backward_weights(d, state, x, dy, dw, db);
 }
 
+int pf_conv2d_backward(const struct pf_conv_desc *d, void **state, const float *x, const float *dy,
+                       const float *w, float *dx, float *dw, float *db)
+{
+    if (current->conv2d_backward)
+        return current->conv2d_backward(d, state, x, dy, w, dx, dw, db);
+    int rc = pf_conv2d_backward_weights(d, state, x, dy, dw, db);
+    if (!rc && dx)
+        rc = pf_conv2d_backward_data(d, state, dy, w, dx);
+    return rc;
+}
+
 int pf_conv2d_u8s8s32(const struct pf_conv_desc *d, void **state, const uint8_t *x, int32_t x_zp,
                       const int8_t *w, int32_t *acc)
 {
@@ -114,4 +125,39 @@ void pf_backend_set_threads(int n)
     for (size_t i = 0; i < PF_ARRAY_LEN(backends); i++)
         if (backends[i]->set_threads)
             backends[i]->set_threads(n);
+}
+
+void pf_add_act(size_t n, int k, const float *const *xs, float lo, float hi, float *y)
+{
+    (current->add_act ? current->add_act : pf_backend_cpu_ref.add_act)(n, k, xs, lo, hi, y);
+}
+
+void pf_act_backward_to(size_t n, float lo, float hi, const float *y, const float *dy, int k,
+                        float *const *dx)
+{
+    (current->act_backward ? current->act_backward : pf_backend_cpu_ref.act_backward)(n, lo, hi, y,
+                                                                                      dy, k, dx);
+}
+
+void pf_accumulate(size_t n, float *dst, const float *src)
+{
+    (current->accumulate ? current->accumulate : pf_backend_cpu_ref.accumulate)(n, dst, src);
+}
+
+void pf_batchnorm_forward(int N, int C, int HW, const float *x, const float *gamma,
+                          const float *beta, double eps, bool stats, float lo, float hi,
+                          float *mean, float *var, float *invstd, float *y)
+{
+    (current->batchnorm_forward ? current->batchnorm_forward
+                                : pf_backend_cpu_ref.batchnorm_forward)(
+        N, C, HW, x, gamma, beta, eps, stats, lo, hi, mean, var, invstd, y);
+}
+
+void pf_batchnorm_backward(int N, int C, int HW, const float *x, const float *y, float *dy,
+                           float lo, float hi, const float *mean, const float *invstd,
+                           const float *gamma, bool stats, float *dgamma, float *dbeta, float *dx)
+{
+    (current->batchnorm_backward ? current->batchnorm_backward
+                                 : pf_backend_cpu_ref.batchnorm_backward)(
+        N, C, HW, x, y, dy, lo, hi, mean, invstd, gamma, stats, dgamma, dbeta, dx);
 }

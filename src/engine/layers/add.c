@@ -2,8 +2,8 @@
  * Backward gives every input the same gradient (after the act). No params.
  * count(): other_ops = (inputs - 1) adds per element + 1 per element for the act. */
 #include <stdio.h>
-#include <string.h>
 
+#include "engine/backend/backend.h"
 #include "engine/layers/layer.h"
 
 static const char *const add_keys[] = {"act", NULL};
@@ -28,11 +28,9 @@ static int add_forward(struct pf_layer *l, const float *const *x, float *y, int 
 {
     (void)train;
     size_t n = (size_t)N * pf_shape_numel(l->out);
-    memcpy(y, x[0], n * sizeof(float));
-    for (int i = 1; i < l->n_in; i++)
-        for (size_t j = 0; j < n; j++)
-            y[j] += x[i][j];
-    pf_act_forward(l->act, y, n);
+    float lo, hi;
+    pf_act_bounds(l->act, &lo, &hi);
+    pf_add_act(n, l->n_in, x, lo, hi, y); /* sum and act in one pass */
     return 0;
 }
 
@@ -41,10 +39,10 @@ static int add_backward(struct pf_layer *l, const float *const *x, const float *
 {
     (void)x;
     size_t n = (size_t)N * pf_shape_numel(l->out);
-    pf_act_backward(l->act, y, dy, n); /* dy clobbered */
-    for (int i = 0; i < l->n_in; i++)
-        if (dx[i])
-            memcpy(dx[i], dy, n * sizeof(float));
+    float lo, hi;
+    pf_act_bounds(l->act, &lo, &hi);
+    /* every input gets the same gradient: one pass writes them all */
+    pf_act_backward_to(n, lo, hi, y, dy, l->n_in, dx);
     return 0;
 }
 

@@ -5,25 +5,27 @@
  * running_var (as PyTorch does). Eval mode uses the running statistics and changes nothing.
  * Backward is the standard BN backward for whichever mode the last forward ran in; xhat is
  * recomputed from x and the cached per-channel mean / inv std, so no per-sample cache exists.
+ * The loops are the backend's (pf_batchnorm_forward / _backward: fused act, one pass over
+ * the output and one over dx per channel).
  * count(): other_ops = 2 per element (scale and shift, folded at inference) + 1 per element
  * for the act; params = gamma + beta (running stats excluded).
  * prune_channels: input and output channels are the same; either axis removes them from all
  * four params and the per-channel caches. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "engine/backend/backend.h"
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_status.h"
 #include "engine/layers/layer.h"
 
 struct batchnorm_priv {
     double eps, momentum;
-    float *mean;      /* (C) mean used by the last forward */
-    float *invstd;    /* (C) 1 / sqrt(var + eps) used by the last forward */
-    double *sum_dy;   /* (C) backward scratch */
-    double *sum_dyxh; /* (C) backward scratch */
-    bool last_train;  /* mode of the last forward */
+    float *mean;     /* (C) mean used by the last forward */
+    float *invstd;   /* (C) 1 / sqrt(var + eps) used by the last forward */
+    float *var;      /* (C) biased batch variance of the last training forward */
+    bool last_train; /* mode of the last forward */
 };
 
 static const char *const batchnorm_keys[] = {"eps", "momentum", "act", NULL};
@@ -55,9 +57,8 @@ static int batchnorm_init(struct pf_layer *l, const struct pf_cfg *cfg)
     }
     p->mean = pf_calloc((size_t)C, sizeof(float));
     p->invstd = pf_calloc((size_t)C, sizeof(float));
-    p->sum_dy = pf_calloc((size_t)C, sizeof(double));
-    p->sum_dyxh = pf_calloc((size_t)C, sizeof(double));
-    if (!p->mean || !p->invstd || !p->sum_dy || !p->sum_dyxh)
+    p->var = pf_calloc((size_t)C, sizeof(float));
+    if (!p->mean || !p->invstd || !p->var)
         return -PF_ENOMEM;
     return 0;
 }
@@ -65,8 +66,8 @@ static int batchnorm_init(struct pf_layer *l, const struct pf_cfg *cfg)
 static int batchnorm_forward(struct pf_layer *l, const float *const *x, float *y, int N, bool train)
 {
     struct batchnorm_priv *p = l->priv;
-    int C = l->in[0].c;
-    size_t HW = (size_t)l->in[0].h * l->in[0].w, m = (size_t)N * HW;
+    int C = l->in[0].c, HW = l->in[0].h * l->in[0].w;
+    size_t m = (size_t)N * HW;
     const float *gamma = pf_tensor_f32(&l->params[BN_GAMMA].w);
     const float *beta = pf_tensor_f32(&l->params[BN_BETA].w);
     float *rmean = pf_tensor_f32(&l->params[BN_RMEAN].w);
@@ -74,45 +75,26 @@ static int batchnorm_forward(struct pf_layer *l, const float *const *x, float *y
     if (train && m < 2)
         return PF_ERR(PF_ESHAPE,
                       "%s: batch norm in training needs more than one value per "
-                      "channel (batch %d, %zux1)",
+                      "channel (batch %d, %dx1)",
                       l->name, N, HW);
     p->last_train = train;
-    for (int c = 0; c < C; c++) {
-        double mean, var;
-        if (train) {
-            /* two passes in double: exact enough for float inputs, no cancellation */
-            double s = 0.0, ss = 0.0;
-            for (int n = 0; n < N; n++) {
-                const float *xc = x[0] + ((size_t)n * C + c) * HW;
-                for (size_t i = 0; i < HW; i++)
-                    s += xc[i];
-            }
-            mean = s / (double)m;
-            for (int n = 0; n < N; n++) {
-                const float *xc = x[0] + ((size_t)n * C + c) * HW;
-                for (size_t i = 0; i < HW; i++)
-                    ss += (xc[i] - mean) * (xc[i] - mean);
-            }
-            var = ss / (double)m;
-            double mom = p->momentum;
-            rmean[c] = (float)(mom * rmean[c] + (1.0 - mom) * mean);
-            rvar[c] = (float)(mom * rvar[c] + (1.0 - mom) * ss / (double)(m - 1));
-        } else {
-            mean = rmean[c];
-            var = rvar[c];
-        }
-        float inv = (float)(1.0 / sqrt(var + p->eps));
-        p->mean[c] = (float)mean;
-        p->invstd[c] = inv;
-        float scale = gamma[c] * inv, shift = beta[c] - (float)mean * scale;
-        for (int n = 0; n < N; n++) {
-            const float *xc = x[0] + ((size_t)n * C + c) * HW;
-            float *yc = y + ((size_t)n * C + c) * HW;
-            for (size_t i = 0; i < HW; i++)
-                yc[i] = xc[i] * scale + shift;
+    float lo, hi;
+    pf_act_bounds(l->act, &lo, &hi);
+    /* eval reads the running statistics; train computes the batch's into mean / var */
+    float *var = train ? p->var : rvar;
+    if (!train)
+        memcpy(p->mean, rmean, (size_t)C * sizeof *p->mean);
+    /* x, y (N, C, H, W) */
+    pf_batchnorm_forward(N, C, HW, x[0], gamma, beta, p->eps, train, lo, hi, p->mean, var,
+                         p->invstd, y);
+    if (train) {
+        /* running_var takes the UNBIASED batch variance, as PyTorch does */
+        double mom = p->momentum, unbias = (double)m / (double)(m - 1);
+        for (int c = 0; c < C; c++) {
+            rmean[c] = (float)(mom * rmean[c] + (1.0 - mom) * p->mean[c]);
+            rvar[c] = (float)(mom * rvar[c] + (1.0 - mom) * p->var[c] * unbias);
         }
     }
-    pf_act_forward(l->act, y, (size_t)N * C * HW);
     return 0;
 }
 
@@ -120,44 +102,14 @@ static int batchnorm_backward(struct pf_layer *l, const float *const *x, const f
                               float *const *dx, int N)
 {
     struct batchnorm_priv *p = l->priv;
-    int C = l->in[0].c;
-    size_t HW = (size_t)l->in[0].h * l->in[0].w, m = (size_t)N * HW;
-    const float *gamma = pf_tensor_f32(&l->params[BN_GAMMA].w);
-    float *ggamma = pf_tensor_f32(&l->params[BN_GAMMA].g);
-    float *gbeta = pf_tensor_f32(&l->params[BN_BETA].g);
-    pf_act_backward(l->act, y, dy, (size_t)N * C * HW); /* dy clobbered */
-    for (int c = 0; c < C; c++) {
-        double sdy = 0.0, sdyxh = 0.0;
-        float mu = p->mean[c], inv = p->invstd[c];
-        for (int n = 0; n < N; n++) {
-            const float *xc = x[0] + ((size_t)n * C + c) * HW;
-            const float *dyc = dy + ((size_t)n * C + c) * HW;
-            for (size_t i = 0; i < HW; i++) {
-                sdy += dyc[i];
-                sdyxh += (double)dyc[i] * ((xc[i] - mu) * inv);
-            }
-        }
-        p->sum_dy[c] = sdy;
-        p->sum_dyxh[c] = sdyxh;
-        gbeta[c] += (float)sdy;
-        ggamma[c] += (float)sdyxh;
-    }
-    if (!dx[0])
-        return 0;
-    for (int c = 0; c < C; c++) {
-        float mu = p->mean[c], inv = p->invstd[c], k = gamma[c] * inv;
-        /* train: dx = gamma * inv / m * (m dy - sum(dy) - xhat * sum(dy xhat)), since the
-         * batch statistics depend on x; eval: the statistics are constants, dx = gamma inv dy */
-        float a = p->last_train ? (float)(p->sum_dy[c] / (double)m) : 0.0f;
-        float b = p->last_train ? (float)(p->sum_dyxh[c] / (double)m) : 0.0f;
-        for (int n = 0; n < N; n++) {
-            const float *xc = x[0] + ((size_t)n * C + c) * HW;
-            const float *dyc = dy + ((size_t)n * C + c) * HW;
-            float *dxc = dx[0] + ((size_t)n * C + c) * HW;
-            for (size_t i = 0; i < HW; i++)
-                dxc[i] = k * (dyc[i] - a - (xc[i] - mu) * inv * b);
-        }
-    }
+    int C = l->in[0].c, HW = l->in[0].h * l->in[0].w;
+    float lo, hi;
+    pf_act_bounds(l->act, &lo, &hi);
+    /* train: the batch statistics depend on x (two more terms in dx); eval: constants */
+    pf_batchnorm_backward(N, C, HW, x[0], y, dy, lo, hi, p->mean, p->invstd,
+                          pf_tensor_f32(&l->params[BN_GAMMA].w), p->last_train,
+                          pf_tensor_f32(&l->params[BN_GAMMA].g),
+                          pf_tensor_f32(&l->params[BN_BETA].g), dx[0]);
     return 0;
 }
 
@@ -189,12 +141,10 @@ static void batchnorm_deinit(struct pf_layer *l)
     struct batchnorm_priv *p = l->priv;
     if (!p)
         return;
-    free(p->sum_dyxh);
-    free(p->sum_dy);
+    free(p->var);
     free(p->invstd);
     free(p->mean);
-    p->sum_dyxh = p->sum_dy = NULL;
-    p->invstd = p->mean = NULL;
+    p->var = p->invstd = p->mean = NULL;
 }
 
 static int batchnorm_prune_channels(struct pf_layer *l, int axis, const uint8_t *keep)
@@ -207,9 +157,8 @@ static int batchnorm_prune_channels(struct pf_layer *l, int axis, const uint8_t 
     if (n < 1)
         return PF_ERR(PF_EINVAL, "%s: cannot remove every channel", l->name);
     float *mean = pf_calloc((size_t)n, sizeof(float)),
-          *invstd = pf_calloc((size_t)n, sizeof(float));
-    double *sdy = pf_calloc((size_t)n, sizeof(double)), *sdx = pf_calloc((size_t)n, sizeof(double));
-    if (!mean || !invstd || !sdy || !sdx) {
+          *invstd = pf_calloc((size_t)n, sizeof(float)), *var = pf_calloc((size_t)n, sizeof(float));
+    if (!mean || !invstd || !var) {
         rc = -PF_ENOMEM;
         goto fail;
     }
@@ -218,17 +167,14 @@ static int batchnorm_prune_channels(struct pf_layer *l, int axis, const uint8_t 
             goto fail;
     free(p->mean);
     free(p->invstd);
-    free(p->sum_dy);
-    free(p->sum_dyxh);
+    free(p->var);
     p->mean = mean;
     p->invstd = invstd;
-    p->sum_dy = sdy;
-    p->sum_dyxh = sdx;
+    p->var = var;
     l->in[0].c = l->out.c = n;
     return 0;
 fail:
-    free(sdx);
-    free(sdy);
+    free(var);
     free(invstd);
     free(mean);
     return rc;

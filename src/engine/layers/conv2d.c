@@ -116,21 +116,16 @@ static int conv2d_backward(struct pf_layer *l, const float *const *x, const floa
     if (rc < 0)
         return rc;
     pf_act_backward(l->act, y, dy, (size_t)N * pf_shape_numel(l->out)); /* dy clobbered */
-    if ((rc = pf_conv2d_backward_weights(&d, &p->conv_state, x[0], dy, p->dw, p->db)) < 0)
+    /* x is the input of this layer's last forward (the layer contract), so the backend may
+     * reuse its copy of it */
+    struct pf_param *w = &l->params[0];
+    if ((rc = pf_conv2d_backward(&d, &p->conv_state, x[0], dy, pf_tensor_f32(&w->w), dx[0], p->dw,
+                                 p->db)) < 0)
         return rc;
     /* backward_weights overwrites; layer gradients accumulate */
-    struct pf_param *w = &l->params[0];
-    float *gw = pf_tensor_f32(&w->g);
-    size_t nw = pf_tensor_numel(&w->g);
-    for (size_t i = 0; i < nw; i++)
-        gw[i] += p->dw[i];
-    if (p->bias) {
-        float *gb = pf_tensor_f32(&l->params[1].g);
-        for (int k = 0; k < d.K; k++)
-            gb[k] += p->db[k];
-    }
-    if (dx[0])
-        return pf_conv2d_backward_data(&d, &p->conv_state, dy, pf_tensor_f32(&w->w), dx[0]);
+    pf_accumulate(pf_tensor_numel(&w->g), pf_tensor_f32(&w->g), p->dw);
+    if (p->bias)
+        pf_accumulate((size_t)d.K, pf_tensor_f32(&l->params[1].g), p->db);
     return 0;
 }
 

@@ -1,11 +1,13 @@
 /* layer.c: helpers shared by the layer kinds: params, fused activations, window geometry. */
 #include "engine/layers/layer.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/backend/backend.h"
 #include "engine/core/pf_status.h"
 
 struct pf_param *pf_layer_add_param(struct pf_layer *l, const char *name, int ndim,
@@ -302,28 +304,32 @@ int pf_layer_parse_act(struct pf_layer *l, const struct pf_cfg *cfg)
     return 0;
 }
 
+void pf_act_bounds(enum pf_act act, float *lo, float *hi)
+{
+    *lo = act == PF_ACT_NONE ? -INFINITY : 0.0f;
+    *hi = act == PF_ACT_RELU6 ? 6.0f : INFINITY;
+}
+
 void pf_act_forward(enum pf_act act, float *y, size_t n)
 {
-    if (act == PF_ACT_RELU) {
-        for (size_t i = 0; i < n; i++)
-            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
-    } else if (act == PF_ACT_RELU6) {
-        for (size_t i = 0; i < n; i++)
-            y[i] = y[i] > 0.0f ? (y[i] < 6.0f ? y[i] : 6.0f) : 0.0f;
-    }
+    if (act == PF_ACT_NONE)
+        return;
+    float lo, hi;
+    pf_act_bounds(act, &lo, &hi);
+    const float *xs[1] = {y};
+    pf_add_act(n, 1, xs, lo, hi, y);
 }
 
 void pf_act_backward(enum pf_act act, const float *y, float *dy, size_t n)
 {
     /* The derivative is read from the output: y > 0 (and y < 6 for relu6) means the unit was
      * in its linear part. At exactly 0 or 6 the gradient is 0, as PyTorch does. */
-    if (act == PF_ACT_RELU) {
-        for (size_t i = 0; i < n; i++)
-            dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-    } else if (act == PF_ACT_RELU6) {
-        for (size_t i = 0; i < n; i++)
-            dy[i] = (y[i] > 0.0f && y[i] < 6.0f) ? dy[i] : 0.0f;
-    }
+    if (act == PF_ACT_NONE)
+        return;
+    float lo, hi;
+    pf_act_bounds(act, &lo, &hi);
+    float *dx[1] = {dy};
+    pf_act_backward_to(n, lo, hi, y, dy, 1, dx);
 }
 
 /* ---- window geometry (conv2d, pools) ---- */

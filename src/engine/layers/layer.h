@@ -13,7 +13,9 @@
  *   allocate.
  * - forward writes all of y. With train = false it must not change any state (BN running stats).
  * - backward OVERWRITES dx[i] (dx[i] may be NULL: that input needs no gradient) and ACCUMULATES
- *   (+=) into parameter gradients. It may clobber dy (the model no longer needs it).
+ *   (+=) into parameter gradients. It may clobber dy (the model no longer needs it). It
+ *   differentiates the layer's last forward, whose x and y it is given unchanged: a layer may
+ *   reuse what that forward derived from them (batch statistics, a reordered copy of x).
  * - Fused activations (`act:`) are applied in forward to y and undone in backward from y. */
 #ifndef PF_ENGINE_LAYERS_LAYER_H
 #define PF_ENGINE_LAYERS_LAYER_H
@@ -181,6 +183,9 @@ int pf_layer_parse_act(struct pf_layer *l, const struct pf_cfg *cfg);
  * derivative, read from the activated output y. */
 void pf_act_forward(enum pf_act act, float *y, size_t n);
 void pf_act_backward(enum pf_act act, const float *y, float *dy, size_t n);
+/* The act as the backend's clamp [lo, hi] (backend.h): none (-inf, inf), relu [0, inf),
+ * relu6 [0, 6]. */
+void pf_act_bounds(enum pf_act act, float *lo, float *hi);
 const char *pf_act_name(enum pf_act act);
 
 /* Spatial keys shared by conv2d and the pools: `kernel` (n or [h, w]), `stride` (n or [h, w]),

@@ -1,8 +1,7 @@
 /* relu.c: the stand-alone ReLU layer, y = max(x, 0). No keys, no params.
  * The gradient is read from y (y > 0), so at exactly 0 it is 0, as in PyTorch.
  * count(): other_ops = one per element. */
-#include <string.h>
-
+#include "engine/backend/backend.h"
 #include "engine/layers/layer.h"
 
 static int relu_init(struct pf_layer *l, const struct pf_cfg *cfg)
@@ -16,8 +15,9 @@ static int relu_forward(struct pf_layer *l, const float *const *x, float *y, int
 {
     (void)train;
     size_t n = (size_t)N * pf_shape_numel(l->out);
-    memcpy(y, x[0], n * sizeof(float));
-    pf_act_forward(PF_ACT_RELU, y, n);
+    float lo, hi;
+    pf_act_bounds(PF_ACT_RELU, &lo, &hi);
+    pf_add_act(n, 1, x, lo, hi, y); /* one fused pass, no copy */
     return 0;
 }
 
@@ -28,8 +28,9 @@ static int relu_backward(struct pf_layer *l, const float *const *x, const float 
     if (!dx[0])
         return 0;
     size_t n = (size_t)N * pf_shape_numel(l->out);
-    pf_act_backward(PF_ACT_RELU, y, dy, n);
-    memcpy(dx[0], dy, n * sizeof(float));
+    float lo, hi;
+    pf_act_bounds(PF_ACT_RELU, &lo, &hi);
+    pf_act_backward_to(n, lo, hi, y, dy, 1, dx);
     return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/backend/backend.h"
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_rng.h"
 #include "engine/core/pf_status.h"
@@ -628,10 +629,8 @@ int pf_model_backward(struct pf_model *m, const float *x, const float *dlogits, 
         for (int k = 0; k < l->n_in; k++) {
             if (!add_back[k])
                 continue;
-            float *d = m->dy[l->in_idx[k]];
             size_t n = pf_shape_numel(m->layers[l->in_idx[k]].out) * (size_t)N;
-            for (size_t e = 0; e < n; e++)
-                d[e] += dxs[k][e];
+            pf_accumulate(n, m->dy[l->in_idx[k]], dxs[k]);
         }
     }
     if (written != written_small)
