@@ -169,6 +169,76 @@ START_TEST(test_graph_gradients)
 }
 END_TEST
 
+/* Gradient buffers shared by live span (graph.h) give the same gradients, bit for bit, as one
+ * buffer per layer (pf_model_keep_grads), and two layers share a buffer only when their spans
+ * [p, last consumer of p] are disjoint. */
+START_TEST(test_grad_buffers_shared)
+{
+    static const char *const chain =
+        HEAD "  - {name: c1, type: conv2d, filters: 4, kernel: 3, pad: same, act: relu}\n"
+             "  - {name: c2, type: conv2d, filters: 4, kernel: 3, pad: same}\n"
+             "  - {name: bn, type: batchnorm, act: relu}\n"
+             "  - {name: c3, type: conv2d, filters: 4, kernel: 3, pad: same, act: relu}\n"
+             "  - {name: c4, type: conv2d, filters: 4, kernel: 3, pad: same, act: relu}\n"
+             "  - {name: pool, type: maxpool, kernel: 2}\n"
+             "  - {name: fc, type: dense, units: 3}\n";
+    const char *const nets[] = {residual, chain};
+    for (int t = 0; t < 2; t++) {
+        struct pf_model *a = build(nets[t]), *b = NULL;
+        pf_model_init_params(a, 5);
+        ck_assert_int_eq(pf_model_clone(a, &b), 0);
+        ck_assert_int_eq(pf_model_keep_grads(b), 0);
+        const int N = 3;
+        float x[3 * 2 * 6 * 6], r[3 * 3];
+        struct pf_rng rng;
+        pf_rng_seed(&rng, 21);
+        for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+            x[i] = pf_rng_uniform(&rng) * 2 - 1;
+        for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
+            r[i] = pf_rng_uniform(&rng) * 2 - 1;
+        for (int k = 0; k < 2; k++) {
+            struct pf_model *m = k ? b : a;
+            ck_assert_int_eq(pf_model_set_batch(m, N), 0);
+            ck_assert_int_eq(pf_model_forward(m, x, N, true), 0);
+            pf_model_zero_grad(m);
+            ck_assert_int_eq(pf_model_backward(m, x, r, N), 0);
+        }
+        ck_assert_int_eq(b->n_dy_buf, b->n_layers);
+        if (t == 1) /* a chain needs two gradient buffers at most, whatever its depth */
+            ck_assert_int_le(a->n_dy_buf, 2);
+        ck_assert_int_lt(a->n_dy_buf, a->n_layers);
+        int last[16];
+        ck_assert_int_le(a->n_layers, 16);
+        for (int p = 0; p < a->n_layers; p++) {
+            last[p] = p;
+            for (int i = p + 1; i < a->n_layers; i++)
+                for (int j = 0; j < a->layers[i].n_in; j++)
+                    if (a->layers[i].in_idx[j] == p)
+                        last[p] = i;
+        }
+        for (int p = 0; p < a->n_layers; p++)
+            for (int q = p + 1; q < a->n_layers; q++)
+                if (a->dy[p] == a->dy[q])
+                    ck_assert_msg(last[p] < q, "%s and %s share a gradient buffer while both live",
+                                  a->layers[p].name, a->layers[q].name);
+        for (int li = 0; li < a->n_layers; li++)
+            for (int pi = 0; pi < a->layers[li].n_params; pi++) {
+                const struct pf_tensor *ga = &a->layers[li].params[pi].g,
+                                       *gb = &b->layers[li].params[pi].g;
+                if (!a->layers[li].params[pi].trainable)
+                    continue;
+                ck_assert_msg(memcmp(pf_tensor_f32(ga),
+                                     pf_tensor_f32(gb),
+                                     pf_tensor_numel(ga) * sizeof(float)) == 0,
+                              "%s.%s: shared and own gradient buffers differ",
+                              a->layers[li].name, a->layers[li].params[pi].name);
+            }
+        pf_model_free(b);
+        pf_model_free(a);
+    }
+}
+END_TEST
+
 START_TEST(test_clone_and_yaml_roundtrip)
 {
     struct pf_model *m = build(residual), *c = NULL, *r = NULL;
@@ -243,6 +313,7 @@ Suite *model_graph_suite(void)
     tcase_add_test(tc, test_bad_netdefs);
     tcase_add_test(tc, test_reference_totals);
     tcase_add_test(tc, test_graph_gradients);
+    tcase_add_test(tc, test_grad_buffers_shared);
     tcase_add_test(tc, test_clone_and_yaml_roundtrip);
     tcase_add_test(tc, test_topological_order);
     tcase_add_test(tc, test_to_yaml_lengths);

@@ -443,7 +443,8 @@ static int dcp_select(struct pf_chanprune *cp, struct pf_cp_stats *s, int n_keep
     struct dcp *d = user;
     struct pf_model *m = cp->m;
     int rc, q = s->units[0].layer, b = block_of(d, q);
-    if ((rc = pf_model_set_batch(cp->full, d->batch)) < 0 ||
+    /* channel_scores sets the dy of every layer from the group's consumers up to the tap */
+    if ((rc = pf_model_keep_grads(m)) < 0 || (rc = pf_model_set_batch(cp->full, d->batch)) < 0 ||
         (rc = pf_model_set_batch(m, d->batch)) < 0)
         return rc;
     if (b != d->block || (d->h.tap != m->n_layers - 1 && m->layers[d->h.tap].out.c != d->h.C))

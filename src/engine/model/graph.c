@@ -2,7 +2,8 @@
  *
  * The netdef's layers may name their inputs in any order; they are sorted topologically (a
  * cycle or an unknown name is an error naming the layer). Each layer's output y and gradient dy
- * live in buffers owned by the model. In backward, a layer's dy is complete once every consumer
+ * live in buffers owned by the model (gradients shared where their live spans allow, see
+ * alloc_grads). In backward, a layer's dy is complete once every consumer
  * (all later in topological order) has run: the first consumer to reach a producer writes its
  * dx straight into the producer's dy, later ones write into a scratch buffer that is then added,
  * so fan-out (residual branches) needs no zeroing pass and no allocation. */
@@ -24,12 +25,15 @@ static const char *const root_keys[] = {"name", "input", "classes", "layers", NU
 
 static void free_activations(struct pf_model *m)
 {
-    for (int i = 0; m->y && i < m->n_layers; i++) {
+    for (int i = 0; m->y && i < m->n_layers; i++)
         free(m->y[i]);
-        free(m->dy[i]);
-    }
+    for (int i = 0; i < m->n_dy_buf; i++)
+        free(m->dy_buf[i]);
+    free(m->dy_buf);
     free(m->y);
     free(m->dy);
+    m->dy_buf = NULL;
+    m->n_dy_buf = 0;
     free(m->scratch);
     free(m->xq);
     m->y = m->dy = NULL;
@@ -467,6 +471,70 @@ void pf_model_count(const struct pf_model *m, struct pf_count *total)
 
 /* ---- activations, forward, backward ---- */
 
+/* Points m->dy[] into as few buffers as the backward's live spans allow (graph.h): layer p's
+ * gradient is written first by the backward of its last consumer c (or, for the last layer,
+ * by pf_model_backward itself) and read last by p's own, so it lives over layers [p, c] and
+ * two layers may share a buffer when their spans are disjoint. Spans are taken in the order
+ * backward opens them; each goes to the free buffer that fits it best (the smallest big enough,
+ * else the largest, grown). With keep_grads every layer gets its own. */
+static int alloc_grads(struct pf_model *m, int N)
+{
+    int L = m->n_layers, rc = 0;
+    int *last = pf_malloc((size_t)L * sizeof *last), *owner = pf_malloc((size_t)L * sizeof *owner),
+        *buf_of = pf_malloc((size_t)L * sizeof *buf_of);
+    size_t *cap = pf_calloc((size_t)L, sizeof *cap);
+    m->dy_buf = pf_calloc((size_t)L, sizeof *m->dy_buf);
+    if (!last || !owner || !buf_of || !cap || !m->dy_buf) {
+        rc = -PF_ENOMEM;
+        goto out;
+    }
+    for (int p = 0; p < L; p++)
+        last[p] = p;
+    for (int i = 0; i < L; i++)
+        for (int k = 0; k < m->layers[i].n_in; k++)
+            if (m->layers[i].in_idx[k] >= 0 && last[m->layers[i].in_idx[k]] < i)
+                last[m->layers[i].in_idx[k]] = i;
+    int nb = 0;
+    /* backward opens span p at layer last[p]: visit layers from the top, opening the spans
+     * whose last consumer is that layer (p's own span when nothing reads p) */
+    for (int i = L - 1; i >= 0; i--)
+        for (int p = i; p >= 0; p--) {
+            if (last[p] != i)
+                continue;
+            size_t n = pf_shape_numel(m->layers[p].out) * (size_t)N;
+            int best = -1;
+            for (int b = 0; b < nb && !m->keep_grads; b++) {
+                /* free: its current owner's span closed (owner's backward ran before i) */
+                if (owner[b] <= i)
+                    continue;
+                bool fits = cap[b] >= n, best_fits = best >= 0 && cap[best] >= n;
+                if (best < 0 || (fits && (!best_fits || cap[b] < cap[best])) ||
+                    (!fits && !best_fits && cap[b] > cap[best]))
+                    best = b;
+            }
+            if (best < 0)
+                best = nb++;
+            owner[best] = p;
+            if (cap[best] < n)
+                cap[best] = n;
+            buf_of[p] = best;
+        }
+    for (int b = 0; b < nb; b++)
+        if (!(m->dy_buf[b] = pf_malloc_aligned(cap[b] * sizeof(float)))) {
+            rc = -PF_ENOMEM;
+            break;
+        }
+    m->n_dy_buf = nb;
+    for (int p = 0; p < L && !rc; p++)
+        m->dy[p] = m->dy_buf[buf_of[p]];
+out:
+    free(cap);
+    free(buf_of);
+    free(owner);
+    free(last);
+    return rc;
+}
+
 int pf_model_set_batch(struct pf_model *m, int N)
 {
     if (N < 1)
@@ -482,13 +550,13 @@ int pf_model_set_batch(struct pf_model *m, int N)
     int max_in = 1;
     for (int i = 0; i < m->n_layers; i++) {
         size_t n = pf_shape_numel(m->layers[i].out) * (size_t)N;
-        m->y[i] = pf_malloc_aligned(n * sizeof(float));
-        m->dy[i] = pf_malloc_aligned(n * sizeof(float));
-        if (!m->y[i] || !m->dy[i])
+        if (!(m->y[i] = pf_malloc_aligned(n * sizeof(float))))
             goto oom;
         maxn = n > maxn ? n : maxn;
         max_in = m->layers[i].n_in > max_in ? m->layers[i].n_in : max_in;
     }
+    if (alloc_grads(m, N) < 0)
+        goto oom;
     m->scratch_len = maxn;
     m->scratch = pf_malloc_aligned(maxn * (size_t)max_in * sizeof(float));
     if (!m->scratch)
@@ -511,6 +579,14 @@ int pf_model_set_batch(struct pf_model *m, int N)
 oom:
     free_activations(m);
     return PF_ERR(PF_ENOMEM, "%s: out of memory for activations at batch %d", m->name, N);
+}
+
+int pf_model_keep_grads(struct pf_model *m)
+{
+    if (m->keep_grads)
+        return 0;
+    m->keep_grads = true;
+    return pf_model_reshape(m);
 }
 
 int pf_model_reshape(struct pf_model *m)

@@ -3,7 +3,13 @@
  * Built from a netdef YAML (DESIGN.md section 4). The model owns every layer, their params and
  * the activation buffers: for each layer an output y and an output gradient dy, sized for the
  * batch given to pf_model_set_batch. Forward and backward never allocate. The network's output
- * (the last layer's y) is the logits, (N, classes). */
+ * (the last layer's y) is the logits, (N, classes).
+ *
+ * Gradient buffers are shared: dy[p] is only alive in backward, from its last consumer's
+ * backward (which writes it) to p's own (which reads it), so layers whose spans never overlap
+ * get the same buffer (a residual network then needs a few gradient buffers, not one per
+ * layer). Code that keeps several layers' dy at once outside pf_model_backward calls
+ * pf_model_keep_grads first. */
 #ifndef PF_ENGINE_MODEL_GRAPH_H
 #define PF_ENGINE_MODEL_GRAPH_H
 
@@ -21,6 +27,9 @@ struct pf_model {
     int n_layers;
     int batch;        /* activations are allocated for up to this many samples */
     float **y, **dy;  /* per layer: output and output gradient, (batch, out) each */
+    float **dy_buf;   /* the distinct gradient buffers dy[] points into, n_dy_buf of them */
+    int n_dy_buf;
+    bool keep_grads;  /* every layer has a dy buffer of its own (pf_model_keep_grads) */
     int *n_consumers; /* per layer: how many layers read its output */
     float *scratch;   /* fan-out gradient buffer: max layer output size x batch */
     size_t scratch_len;
@@ -53,6 +62,11 @@ int pf_model_clone(const struct pf_model *m, struct pf_model **out);
 
 /* Allocates activations for batches of up to N samples (no-op if already large enough). */
 int pf_model_set_batch(struct pf_model *m, int N);
+
+/* Gives every layer a gradient buffer of its own from now on (reallocating the activations at
+ * the current batch size when they were shared), for code that sets or reads several layers'
+ * dy around its own backward passes. 0 or -PF_ENOMEM. */
+int pf_model_keep_grads(struct pf_model *m);
 
 /* After layers' shapes changed in place (channel pruning, groups.h): frees the activations and
  * reallocates them for the previous batch size (nothing if none was set). 0 or -PF_ENOMEM. */
