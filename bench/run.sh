@@ -3,13 +3,13 @@
 # same run, with the same thread count, for lenet5_fmnist, convnet_fmnist and resnet20.
 # Prints each side's JSON and the ratios (pocketflow / PyTorch; for latency and memory lower
 # is better, so the ratio printed is PyTorch / pocketflow: above 1 means pocketflow wins).
-#   bench/run.sh [THREADS] [STEPS]
+#   bench/run.sh [THREADS] [STEPS]     (PF_APP: the binary, default build/pocketflow)
 # Leaves OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as they are: both sides run under the same values.
 set -eu
 cd "$(dirname "$0")/.."
 THREADS=${1:-2}
 STEPS=${2:-100}
-APP=build/pocketflow
+APP=${PF_APP:-build/pocketflow}
 REF=${PF_TORCH_REF:-../shared/bench/torch_ref.py}
 [ -x "$APP" ] || make -s all
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"

@@ -227,11 +227,10 @@ START_TEST(test_grad_buffers_shared)
                                        *gb = &b->layers[li].params[pi].g;
                 if (!a->layers[li].params[pi].trainable)
                     continue;
-                ck_assert_msg(memcmp(pf_tensor_f32(ga),
-                                     pf_tensor_f32(gb),
+                ck_assert_msg(memcmp(pf_tensor_f32(ga), pf_tensor_f32(gb),
                                      pf_tensor_numel(ga) * sizeof(float)) == 0,
-                              "%s.%s: shared and own gradient buffers differ",
-                              a->layers[li].name, a->layers[li].params[pi].name);
+                              "%s.%s: shared and own gradient buffers differ", a->layers[li].name,
+                              a->layers[li].params[pi].name);
             }
         pf_model_free(b);
         pf_model_free(a);

@@ -25,9 +25,9 @@ struct pf_model {
     int classes;
     struct pf_layer *layers; /* n_layers, topological order */
     int n_layers;
-    int batch;        /* activations are allocated for up to this many samples */
-    float **y, **dy;  /* per layer: output and output gradient, (batch, out) each */
-    float **dy_buf;   /* the distinct gradient buffers dy[] points into, n_dy_buf of them */
+    int batch;       /* activations are allocated for up to this many samples */
+    float **y, **dy; /* per layer: output and output gradient, (batch, out) each */
+    float **dy_buf;  /* the distinct gradient buffers dy[] points into, n_dy_buf of them */
     int n_dy_buf;
     bool keep_grads;  /* every layer has a dy buffer of its own (pf_model_keep_grads) */
     int *n_consumers; /* per layer: how many layers read its output */

@@ -49,7 +49,7 @@ struct ch_search {
     double noise_tol;
 };
 
-static bool is_conv(const struct pf_layer *l)
+static bool prunable_kind(const struct pf_layer *l)
 {
     return l->ops == &pf_layer_conv2d || l->ops == &pf_layer_dense;
 }
@@ -221,7 +221,7 @@ static int ch_setup(struct ch_search *c, double preserve)
     if (!c->group || !c->first)
         return -PF_ENOMEM;
     for (int i = 0; i < m->n_layers; i++) {
-        if (!is_conv(&m->layers[i]) || c->plan.layers[i].prune_ratio <= 0.0)
+        if (!prunable_kind(&m->layers[i]) || c->plan.layers[i].prune_ratio <= 0.0)
             continue;
         int gi = pf_groups_in_group(c->g, m, i);
         bool seen = false;

@@ -13,22 +13,23 @@
 #include "tui/screens/screens.h"
 #include "tui/theme.h"
 #include "tui/widgets/form.h"
+#include "tui/widgets/table.h"
 #include "tui/widgets/text.h"
 
 #define HELP_DIR "assets/help"
 
-enum { K_BACK = 1, K_DOWN, K_UP, K_PGDN, K_PGUP, K_HOME, K_END };
+enum { K_BACK = PF_SCROLL_LAST + 1 };
 
 static const struct pf_binding bindings[] = {
-    {'j', K_DOWN, "j/k", "scroll", "scroll the help"},
-    {KEY_DOWN, K_DOWN, NULL, NULL, NULL},
-    {'k', K_UP, NULL, NULL, NULL},
-    {KEY_UP, K_UP, NULL, NULL, NULL},
-    {KEY_NPAGE, K_PGDN, "PgDn/PgUp", "page", "a page down / up"},
-    {' ', K_PGDN, NULL, NULL, NULL},
-    {KEY_PPAGE, K_PGUP, NULL, NULL, NULL},
-    {KEY_HOME, K_HOME, NULL, NULL, NULL},
-    {KEY_END, K_END, NULL, NULL, NULL},
+    {'j', PF_SCROLL_DOWN, "j/k", "scroll", "scroll the help"},
+    {KEY_DOWN, PF_SCROLL_DOWN, NULL, NULL, NULL},
+    {'k', PF_SCROLL_UP, NULL, NULL, NULL},
+    {KEY_UP, PF_SCROLL_UP, NULL, NULL, NULL},
+    {KEY_NPAGE, PF_SCROLL_PGDN, "PgDn/PgUp", "page", "a page down / up"},
+    {' ', PF_SCROLL_PGDN, NULL, NULL, NULL},
+    {KEY_PPAGE, PF_SCROLL_PGUP, NULL, NULL, NULL},
+    {KEY_HOME, PF_SCROLL_HOME, NULL, NULL, NULL},
+    {KEY_END, PF_SCROLL_END, NULL, NULL, NULL},
     {'q', K_BACK, "q/Esc", "close", "close the help"},
     {PF_KEY_ESC, K_BACK, NULL, NULL, NULL},
     {'?', K_BACK, NULL, NULL, NULL},
@@ -139,35 +140,10 @@ static enum pf_key_result help_key(struct pf_screen *s, int ch)
 {
     struct pf_help_view *v = s->state;
     int page = s->app->body_h - 3 > 1 ? s->app->body_h - 3 : 1;
-    switch (pf_keymap_action(&keymap, ch)) {
-    case K_BACK:
+    int a = pf_keymap_action(&keymap, ch);
+    if (a == K_BACK)
         return PF_KEY_POP;
-    case K_DOWN:
-        v->top++;
-        break;
-    case K_UP:
-        v->top--;
-        break;
-    case K_PGDN:
-        v->top += page;
-        break;
-    case K_PGUP:
-        v->top -= page;
-        break;
-    case K_HOME:
-        v->top = 0;
-        break;
-    case K_END:
-        v->top = v->n - page;
-        break;
-    default:
-        return PF_KEY_HANDLED;
-    }
-    if (v->top > v->n - page)
-        v->top = v->n - page;
-    if (v->top < 0)
-        v->top = 0;
-    return PF_KEY_REDRAW;
+    return pf_w_scroll_key(a, &v->top, page, v->n) ? PF_KEY_REDRAW : PF_KEY_HANDLED;
 }
 
 static void help_draw(const struct pf_screen *s, WINDOW *w)

@@ -23,27 +23,29 @@
 #include "tui/widgets/bar.h"
 #include "tui/widgets/chart.h"
 #include "tui/widgets/progress.h"
+#include "tui/widgets/table.h"
 #include "tui/widgets/text.h"
 
 #define HEAD_H   5  /* rows above the chart and the layer table */
 #define LOG_H    4  /* the log: a header and three lines */
 #define BITS_MAX 8. /* the bars' full scale for bit-widths (PocketFlow's uql_w_bit_max) */
 
-enum { K_CANCEL = 1, K_BACK, K_DOWN, K_UP, K_PGDN, K_PGUP, K_HOME, K_END, K_PLAN, K_NEW };
+enum { K_CANCEL = PF_SCROLL_LAST + 1, K_BACK, K_PLAN, K_NEW };
 
 static const struct pf_binding bindings[] = {
     {'c', K_CANCEL, "c", "cancel", "cancel the search: the run stops after its current roll-out"},
     {'q', K_BACK, "q/Esc", "back", "back to the model screen (the search goes on)"},
     {PF_KEY_ESC, K_BACK, NULL, NULL, NULL},
     {'b', K_BACK, NULL, NULL, NULL},
-    {'j', K_DOWN, "j/k", "layers", "scroll the per-layer strategy (also the arrows, PgUp/PgDn)"},
-    {KEY_DOWN, K_DOWN, NULL, NULL, NULL},
-    {'k', K_UP, NULL, NULL, NULL},
-    {KEY_UP, K_UP, NULL, NULL, NULL},
-    {KEY_NPAGE, K_PGDN, NULL, NULL, NULL},
-    {KEY_PPAGE, K_PGUP, NULL, NULL, NULL},
-    {KEY_HOME, K_HOME, NULL, NULL, NULL},
-    {KEY_END, K_END, NULL, NULL, NULL},
+    {'j', PF_SCROLL_DOWN, "j/k", "layers",
+     "scroll the per-layer strategy (also the arrows, PgUp/PgDn)"},
+    {KEY_DOWN, PF_SCROLL_DOWN, NULL, NULL, NULL},
+    {'k', PF_SCROLL_UP, NULL, NULL, NULL},
+    {KEY_UP, PF_SCROLL_UP, NULL, NULL, NULL},
+    {KEY_NPAGE, PF_SCROLL_PGDN, NULL, NULL, NULL},
+    {KEY_PPAGE, PF_SCROLL_PGUP, NULL, NULL, NULL},
+    {KEY_HOME, PF_SCROLL_HOME, NULL, NULL, NULL},
+    {KEY_END, PF_SCROLL_END, NULL, NULL, NULL},
     {'p', K_PLAN, "p", "use best",
      "load the best strategy (the run's rl/best.plan.yaml) into the model screen's plan"},
     {'R', K_NEW, "R", "new search", "start another RL search (kind, budget, roll-outs)"},
@@ -228,8 +230,8 @@ static enum pf_key_result rl_key(struct pf_screen *s, int ch)
 {
     struct pf_rl_view *v = s->state;
     struct pf_app *app = s->app;
-    int page = page_rows(app), n = app->mon.rl.n_layers;
-    switch (pf_keymap_action(&keymap, ch)) {
+    int page = page_rows(app), n = app->mon.rl.n_layers, a = pf_keymap_action(&keymap, ch);
+    switch (a) {
     case K_CANCEL:
         pf_app_cancel_run(app);
         break;
@@ -237,24 +239,6 @@ static enum pf_key_result rl_key(struct pf_screen *s, int ch)
         if (pf_app_switch(app, &pf_screen_model) < 0)
             pf_app_err(app, -1);
         return PF_KEY_REDRAW; /* this screen is gone */
-    case K_DOWN:
-        v->top++;
-        break;
-    case K_UP:
-        v->top--;
-        break;
-    case K_PGDN:
-        v->top += page;
-        break;
-    case K_PGUP:
-        v->top -= page;
-        break;
-    case K_HOME:
-        v->top = 0;
-        break;
-    case K_END:
-        v->top = n - page;
-        break;
     case K_PLAN:
         use_best(app);
         break;
@@ -265,12 +249,8 @@ static enum pf_key_result rl_key(struct pf_screen *s, int ch)
             pf_app_push(app, &pf_screen_prompt, &pf_rl_prompt);
         return PF_KEY_REDRAW;
     default:
-        return PF_KEY_IGNORED;
+        return pf_w_scroll_key(a, &v->top, page, n) ? PF_KEY_REDRAW : PF_KEY_IGNORED;
     }
-    if (v->top > n - page)
-        v->top = n - page;
-    if (v->top < 0)
-        v->top = 0;
     return PF_KEY_REDRAW;
 }
 

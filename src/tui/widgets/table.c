@@ -21,6 +21,39 @@ void pf_w_table_scroll(int *top, int sel, int page, int n)
         *top = 0;
 }
 
+bool pf_w_scroll_key(int action, int *top, int page, int n)
+{
+    if (page < 1)
+        page = 1;
+    switch (action) {
+    case PF_SCROLL_DOWN:
+        *top += 1;
+        break;
+    case PF_SCROLL_UP:
+        *top -= 1;
+        break;
+    case PF_SCROLL_PGDN:
+        *top += page;
+        break;
+    case PF_SCROLL_PGUP:
+        *top -= page;
+        break;
+    case PF_SCROLL_HOME:
+        *top = 0;
+        break;
+    case PF_SCROLL_END:
+        *top = n - page;
+        break;
+    default:
+        return false;
+    }
+    if (*top > n - page)
+        *top = n - page;
+    if (*top < 0)
+        *top = 0;
+    return true;
+}
+
 /* Column widths for the given total: fixed ones first, flex gets the rest; columns that do not
  * fit get width 0. Returns the number of visible columns. */
 static int layout(const struct pf_w_table *t, int width, int *wd)

@@ -45,4 +45,19 @@ static inline int pf_w_table_page(int h)
 /* Adjusts *top so that sel is visible in a page of `page` rows out of n. */
 void pf_w_table_scroll(int *top, int sel, int page, int n);
 
+/* Keymap actions of a view that scrolls without a selection (help, the RL layer table); such a
+ * screen's own actions start at PF_SCROLL_LAST + 1. */
+enum {
+    PF_SCROLL_DOWN = 1,
+    PF_SCROLL_UP,
+    PF_SCROLL_PGDN,
+    PF_SCROLL_PGUP,
+    PF_SCROLL_HOME,
+    PF_SCROLL_END,
+    PF_SCROLL_LAST = PF_SCROLL_END
+};
+/* For a PF_SCROLL_* action, moves *top by it (a page is `page` rows of n) and keeps a full page
+ * in view; returns false, *top unchanged, for any other action. */
+bool pf_w_scroll_key(int action, int *top, int page, int n);
+
 #endif
