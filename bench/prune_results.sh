@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # prune_results.sh: the Results table of the channel-pruning issue (bench/RESULTS.md,
 # "Channel pruning"). For each model and MACs target, runs cpr (chn-pruned-rmt), cp (channel),
-# cpg (chn-pruned-gpu) and an L1-norm baseline (channel --cp_lasso=False --cp_refit=False) on the
-# SAME plan (so every learner removes the same number of channels per group), and prints one
+# cpg (chn-pruned-gpu), dcp (dis-chn-pruned) and an L1-norm baseline (channel --cp_lasso=False
+# --cp_refit=False) on the SAME plan (so every learner removes the same number of channels per group), and prints one
 # markdown row each: kept MACs, validation accuracy before and after selection + reconstruction,
 # test accuracy after a short fine-tune, measured batch-1 speed-up (pocketflow bench --layers, 1
 # thread) beside the MACs ratio, and the run's wall time (selection + fine-tune + evaluations).
 # Finished runs (OUT/<model>_<pct>_<learner>.log) are reused.
 #
 # Usage: bench/prune_results.sh            (fmnist_bn only)
-#        RESNET=1 bench/prune_results.sh   (also resnet20_fmnist; slow: it trains it first)
-# Knobs (environment): BUILD (build-prune), OUT (bench/prune_out), SEED (1), FT_RAT (0.2: epochs
-# of fine-tuning), SMPLS (1000 images sampled per layer), VAL (1000 validation images).
+#        RESNET=1 bench/prune_results.sh   (also resnet20_fmnist; slow: it trains it first
+#                                           unless OUT/resnet20_fmnist.h5 is there)
+# Knobs (environment): BUILD (build-prune), PF (BUILD/pocketflow), OUT (bench/prune_out), SEED (1),
+# FT_RAT (0.2: epochs of fine-tuning), SMPLS (1000 images sampled per layer), VAL (1000
+# validation images), LEARNERS ("cpr cp cpg dcp l1"), DCP_ITERS (200 Adam steps per auxiliary
+# head), ROUND (1: the plans' round_to, e.g. 8 for channel counts oneDNN runs faster).
 set -euo pipefail
 BUILD=${BUILD:-build-prune}
-PF=$BUILD/pocketflow
+PF=${PF:-$BUILD/pocketflow}
 OUT=${OUT:-bench/prune_out}
+LEARNERS=${LEARNERS:-cpr cp cpg dcp l1}
+DCP_ITERS=${DCP_ITERS:-200}
+ROUND=${ROUND:-1}
 SEED=${SEED:-1}
 FT_RAT=${FT_RAT:-0.2}
 SMPLS=${SMPLS:-1000}
@@ -54,6 +60,7 @@ d = json.load(sys.stdin)
 convs = [l["name"] for l in d["layers"] if l["type"] == "conv2d"]
 print(" ".join(convs[1:]))')
     {
+        [ "$ROUND" = 1 ] || echo "round_to: $ROUND"
         echo "layers:"
         for n in $names; do echo "  $n: {prune_ratio: $2}"; done
     } >"$3"
@@ -70,16 +77,19 @@ for model in $MODELS; do
     for target in 50:0.3 25:0.5; do
         pct=${target%%:*}
         ratio=${target##*:}
-        plan=$OUT/${base}_plan_$pct.yaml
+        sfx=$pct
+        [ "$ROUND" = 1 ] || sfx=${pct}r$ROUND
+        plan=$OUT/${base}_plan_$sfx.yaml
         plan_for "$model" "$ratio" "$plan"
-        for learner in cpr cp cpg l1; do
+        for learner in $LEARNERS; do
             case $learner in
             cpr) args="--learner=chn-pruned-rmt --cpr_nb_smpls=$SMPLS" ;;
             cp) args="--learner=channel --cp_nb_batches=$((SMPLS / 128 + 1))" ;;
             cpg) args="--learner=chn-pruned-gpu --cpg_nb_smpls=$SMPLS --cpg_nb_iters_layer=200" ;;
+            dcp) args="--learner=dis-chn-pruned --dcp_nb_smpls=$SMPLS --dcp_nb_iters_block=$DCP_ITERS" ;;
             l1) args="--learner=channel --cp_lasso=False --cp_refit=False --cp_nb_batches=1" ;;
             esac
-            res=$OUT/${base}_${pct}_${learner}
+            res=$OUT/${base}_${sfx}_${learner}
             if ! grep -q '^finished' "$res.log" 2>/dev/null; then # reuse a finished run
                 # shellcheck disable=SC2086
                 $PF run --model "$model" --data fmnist $args --plan "$plan" --seed "$SEED" \
@@ -95,7 +105,7 @@ for model in $MODELS; do
             python3 -c "
 k = float('$kept') / 100
 s = $ms0 / $ms1
-print('| $base | $pct%% | $learner | %.1f%% | $full | $sel | $test | %.2fx (%.2fx) | %.0f |'
+print('| $base | $sfx%% | $learner | %.1f%% | $full | $sel | $test | %.2fx (%.2fx) | %.0f |'
       % (100 * k, s, 1 / k, $secs))"
         done
     done

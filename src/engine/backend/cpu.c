@@ -614,17 +614,28 @@ static int cpu_conv_bwd_data(const struct pf_conv_desc *d, void **state, const f
     return step_run(s, &s->bwd_data, ptr);
 }
 
-static int cpu_conv_bwd_weights(const struct pf_conv_desc *d, void **state, const float *x,
-                                const float *dy, float *dw, float *db)
+/* The state of d with its backward-weights step built, with a bias gradient or not. */
+static int bwd_weights_ready(const struct pf_conv_desc *d, void **state, bool bias,
+                             struct conv_state **out)
 {
     struct conv_state *s;
     int rc = state_get(d, state, &s);
     if (rc)
         return rc;
-    bool bias = db != NULL;
     if (s->bwd_weights.built && s->bwd_weights.bias != bias)
         step_free(&s->bwd_weights);
     if (!s->bwd_weights.built && (rc = build_bwd_weights(s, bias)))
+        return rc;
+    *out = s;
+    return 0;
+}
+
+static int cpu_conv_bwd_weights(const struct pf_conv_desc *d, void **state, const float *x,
+                                const float *dy, float *dw, float *db)
+{
+    struct conv_state *s;
+    int rc = bwd_weights_ready(d, state, db != NULL, &s);
+    if (rc)
         return rc;
     void *ptr[] = {(void *)x, (void *)dy, dw, db};
     return step_run(s, &s->bwd_weights, ptr);
@@ -638,13 +649,8 @@ static int cpu_conv_bwd(const struct pf_conv_desc *d, void **state, const float 
                         const float *w, float *dx, float *dw, float *db)
 {
     struct conv_state *s;
-    int rc = state_get(d, state, &s);
+    int rc = bwd_weights_ready(d, state, db != NULL, &s);
     if (rc)
-        return rc;
-    bool bias = db != NULL;
-    if (s->bwd_weights.built && s->bwd_weights.bias != bias)
-        step_free(&s->bwd_weights);
-    if (!s->bwd_weights.built && (rc = build_bwd_weights(s, bias)))
         return rc;
     if (dx && !s->bwd_data.built && (rc = build_bwd_data(s)))
         return rc;
