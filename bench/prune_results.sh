@@ -2,10 +2,11 @@
 # prune_results.sh: the Results table of the channel-pruning issue (bench/RESULTS.md,
 # "Channel pruning"). For each model and MACs target, runs cpr (chn-pruned-rmt), cp (channel),
 # cpg (chn-pruned-gpu), dcp (dis-chn-pruned) and an L1-norm baseline (channel --cp_lasso=False
-# --cp_refit=False) on the SAME plan (so every learner removes the same number of channels per group), and prints one
-# markdown row each: kept MACs, validation accuracy before and after selection + reconstruction,
-# test accuracy after a short fine-tune, measured batch-1 speed-up (pocketflow bench --layers, 1
-# thread) beside the MACs ratio, and the run's wall time (selection + fine-tune + evaluations).
+# --cp_refit=False) on the SAME plan (so every learner removes the same number of channels per
+# group), and prints one markdown row each: kept MACs, validation accuracy before and after selection + reconstruction,
+# test accuracy after a short fine-tune, measured speed-up (pocketflow bench --layers, 1 thread,
+# batch SPEED_BATCH) beside the MACs ratio, and the run's wall time (selection + fine-tune +
+# evaluations).
 # Finished runs (OUT/<model>_<pct>_<learner>.log) are reused.
 #
 # Usage: bench/prune_results.sh            (fmnist_bn only)
@@ -14,7 +15,8 @@
 # Knobs (environment): BUILD (build-prune), PF (BUILD/pocketflow), OUT (bench/prune_out), SEED (1),
 # FT_RAT (0.2: epochs of fine-tuning), SMPLS (1000 images sampled per layer), VAL (1000
 # validation images), LEARNERS ("cpr cp cpg dcp l1"), DCP_ITERS (200 Adam steps per auxiliary
-# head), ROUND (1: the plans' round_to, e.g. 8 for channel counts oneDNN runs faster).
+# head), ROUND (1: the plans' round_to, e.g. 16 for channel counts oneDNN runs faster),
+# SPEED_BATCH (1: the batch of the speed-up measurement).
 set -euo pipefail
 BUILD=${BUILD:-build-prune}
 PF=${PF:-$BUILD/pocketflow}
@@ -22,6 +24,7 @@ OUT=${OUT:-bench/prune_out}
 LEARNERS=${LEARNERS:-cpr cp cpg dcp l1}
 DCP_ITERS=${DCP_ITERS:-200}
 ROUND=${ROUND:-1}
+SPEED_BATCH=${SPEED_BATCH:-1}
 SEED=${SEED:-1}
 FT_RAT=${FT_RAT:-0.2}
 SMPLS=${SMPLS:-1000}
@@ -66,7 +69,7 @@ print(" ".join(convs[1:]))')
     } >"$3"
 }
 
-ms_of() { $PF bench --layers "$1" --threads 1 --json 2>/dev/null |
+ms_of() { $PF bench --layers "$1" --batch "$SPEED_BATCH" --threads 1 --json 2>/dev/null |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["model_ms"])'; }
 
 echo "| model | target MACs | learner | kept MACs | val acc before | val acc selected | test acc fine-tuned | speed-up (MACs ratio) | time s |"
