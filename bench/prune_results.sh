@@ -3,10 +3,10 @@
 # "Channel pruning"). For each model and MACs target, runs cpr (chn-pruned-rmt), cp (channel),
 # cpg (chn-pruned-gpu), dcp (dis-chn-pruned) and an L1-norm baseline (channel --cp_lasso=False
 # --cp_refit=False) on the SAME plan (so every learner removes the same number of channels per
-# group), and prints one markdown row each: kept MACs, validation accuracy before and after selection + reconstruction,
-# test accuracy after a short fine-tune, measured speed-up (pocketflow bench --layers, 1 thread,
-# batch SPEED_BATCH) beside the MACs ratio, and the run's wall time (selection + fine-tune +
-# evaluations).
+# group), and prints one markdown row each: kept MACs, validation accuracy before and after
+# selection + reconstruction, test accuracy after a short fine-tune, measured speed-up
+# (pocketflow bench --layers, 1 thread, batch SPEED_BATCH) beside the MACs ratio, and the run's
+# wall time (selection + fine-tune + evaluations).
 # Finished runs (OUT/<model>_<pct>_<learner>.log) are reused.
 #
 # Usage: bench/prune_results.sh            (fmnist_bn only)
