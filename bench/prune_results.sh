@@ -89,7 +89,10 @@ for model in $MODELS; do
             cpr) args="--learner=chn-pruned-rmt --cpr_nb_smpls=$SMPLS" ;;
             cp) args="--learner=channel --cp_nb_batches=$((SMPLS / 128 + 1))" ;;
             cpg) args="--learner=chn-pruned-gpu --cpg_nb_smpls=$SMPLS --cpg_nb_iters_layer=200" ;;
-            dcp) args="--learner=dis-chn-pruned --dcp_nb_smpls=$SMPLS --dcp_nb_iters_block=$DCP_ITERS" ;;
+            dcp)
+                args="--learner=dis-chn-pruned --dcp_nb_smpls=$SMPLS"
+                args="$args --dcp_nb_iters_block=$DCP_ITERS"
+                ;;
             l1) args="--learner=channel --cp_lasso=False --cp_refit=False --cp_nb_batches=1" ;;
             esac
             res=$OUT/${base}_${sfx}_${learner}
