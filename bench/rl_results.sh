@@ -15,7 +15,8 @@
 # Knobs (environment): PF (build/pocketflow), OUT (bench/rl_out), RLOUTS (25 roll-outs),
 # RLMIN (5: roll-outs before the agent trains), FT_RAT (0.05: nb_epochs_rat of every fine-tune,
 # i.e. half an epoch of the 10-epoch schedule), EVAL (1000 validation images per reward),
-# CPB (4: cp_nb_batches sampled per layer), WSFT (50 fine-tune steps per WS roll-out), UQFT (50).
+# CPB (4: cp_nb_batches sampled per layer), WSFT (50 fine-tune steps per WS roll-out), UQFT (50),
+# THREADS (2: --threads of every run; 1 lets two of these scripts share 2 cores).
 set -euo pipefail
 PF=${PF:-build/pocketflow}
 OUT=${OUT:-bench/rl_out}
@@ -26,6 +27,7 @@ EVAL=${EVAL:-1000}
 CPB=${CPB:-4}
 WSFT=${WSFT:-50}
 UQFT=${UQFT:-50}
+THREADS=${THREADS:-2}
 MODEL=$1
 TAG=$2
 SEEDS=$3
@@ -33,7 +35,7 @@ shift 3
 WHATS=${*:-cp50 cp25 ws90 uq4}
 mkdir -p "$OUT"
 
-COMMON="--data fmnist --nb_epochs_rat $FT_RAT --rl_nb_smpls_eval $EVAL --nb_smpls_val 5000 --json"
+COMMON="--data fmnist --nb_epochs_rat $FT_RAT --rl_nb_smpls_eval $EVAL --nb_smpls_val 5000 --threads $THREADS --json"
 RL="--ddpg_batch_size 32"
 
 # run NAME ARGS...: one pocketflow run, its JSON in OUT/NAME.json, its run dir in OUT/NAME.dir
