@@ -17,6 +17,10 @@
 # validation images), LEARNERS ("cpr cp cpg dcp l1"), DCP_ITERS (200 Adam steps per auxiliary
 # head), ROUND (1: the plans' round_to, e.g. 16 for channel counts oneDNN runs faster),
 # SPEED_BATCH (1: the batch of the speed-up measurement).
+# SPEED_ONLY=1: no pruning runs; for each model, target, ROUND and SPEED_BATCH (both may then be
+# lists, e.g. ROUND="1 8 16" SPEED_BATCH="1 128") time the model against the plan
+# (`pocketflow bench --layers MODEL --plan PLAN`: the same shapes as the pruned model) REPS (3)
+# times and print the median speed-up beside the MACs ratio.
 set -euo pipefail
 BUILD=${BUILD:-build-prune}
 PF=${PF:-$BUILD/pocketflow}
@@ -71,6 +75,33 @@ print(" ".join(convs[1:]))')
 
 ms_of() { $PF bench --layers "$1" --batch "$SPEED_BATCH" --threads 1 --json 2>/dev/null |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["model_ms"])'; }
+
+if [ "${SPEED_ONLY:-0}" = 1 ]; then
+    REPS=${REPS:-3}
+    echo "| model | target MACs | round_to | batch | kept MACs | speed-up (median of $REPS) | MACs ratio | speed-up / MACs ratio |"
+    echo "|---|---|---|---|---|---|---|---|"
+    for model in $MODELS; do
+        base=$(basename "$model" .h5)
+        for target in 50:0.3 25:0.5; do
+            for r in $ROUND; do
+                plan=$OUT/${base}_plan_${target%%:*}r$r.yaml
+                ROUND=$r plan_for "$model" "${target##*:}" "$plan"
+                for b in $SPEED_BATCH; do
+                    for _ in $(seq "$REPS"); do
+                        $PF bench --layers "$model" --plan "$plan" --batch "$b" --threads 1 \
+                            --json 2>/dev/null
+                    done | python3 -c "
+import json, statistics, sys
+runs = [json.loads(line) for line in sys.stdin if line.strip()]
+k = runs[0]['macs_ratio']
+s = statistics.median(r['speedup'] for r in runs)
+print('| $base | ${target%%:*}%% | $r | $b | %.1f%% | %.2fx | %.2fx | %.2f |' % (100 * k, s, 1 / k, s * k))"
+                done
+            done
+        done
+    done
+    exit 0
+fi
 
 echo "| model | target MACs | learner | kept MACs | val acc before | val acc selected | test acc fine-tuned | speed-up (MACs ratio) | time s |"
 echo "|---|---|---|---|---|---|---|---|---|"
