@@ -11,23 +11,16 @@
  * (C / groups) * R * S per op (bias and db not counted). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "engine/backend/backend.h"
 #include "engine/core/pf_rng.h"
 #include "engine/core/pf_status.h"
+#include "engine/core/pf_time.h"
 
 struct shape {
     const char *name;
     struct pf_conv_desc d;
 };
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static float *rand_buf(size_t n, struct pf_rng *r)
 {
@@ -82,12 +75,12 @@ static int bench_shape(const struct shape *sh, double seconds)
         if ((rc = run_op((enum op)op, &d, &state, x, w, b, y, dx, dw, db)))
             goto fail;
         int reps = 0;
-        double t0 = now(), t;
+        double t0 = pf_now_s(), t;
         do {
             if ((rc = run_op((enum op)op, &d, &state, x, w, b, y, dx, dw, db)))
                 goto fail;
             reps++;
-            t = now() - t0;
+            t = pf_now_s() - t0;
         } while (t < seconds);
         printf("  %-17s %8.2f ms  %7.1f GFLOP/s\n", names[op], 1e3 * t / reps,
                flop * reps / t * 1e-9);

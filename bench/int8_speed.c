@@ -12,21 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "engine/backend/backend.h"
 #include "engine/core/pf_status.h"
+#include "engine/core/pf_time.h"
 #include "engine/io/dataset.h"
 #include "engine/io/model_h5.h"
 #include "engine/model/int8.h"
 #include "engine/model/train.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void die(const char *what)
 {
@@ -41,12 +34,12 @@ static double rate(run_fn fn, void *ctx, const float *x, int N, double seconds)
     if (fn(ctx, x, N) < 0)
         die("forward");
     long it = 0;
-    double t0 = now(), t;
+    double t0 = pf_now_s(), t;
     do {
         if (fn(ctx, x, N) < 0)
             die("forward");
         it++;
-        t = now();
+        t = pf_now_s();
     } while (t - t0 < seconds);
     return (double)it * N / (t - t0);
 }
@@ -83,10 +76,10 @@ int main(int argc, char **argv)
     if (pf_dataset_load(data, PF_SPLIT_TEST, &test) < 0 || pf_int8_net_new(m8, &n) < 0)
         die("set-up");
     struct pf_eval_result ri, rs, rf;
-    double t0 = now();
+    double t0 = pf_now_s();
     if (pf_int8_net_evaluate(n, test, NULL, 0, 100, &ri) < 0)
         die("int8 evaluation");
-    double t_int8 = now() - t0;
+    double t_int8 = pf_now_s() - t0;
     if (pf_evaluate(m8, test, NULL, 0, 100, &rs, NULL) < 0 ||
         pf_evaluate(mf, test, NULL, 0, 100, &rf, NULL) < 0)
         die("evaluation");

@@ -11,17 +11,10 @@
  *      -o build/profile_speed && build/profile_speed /tmp/resnet200.yaml */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "engine/core/pf_status.h"
+#include "engine/core/pf_time.h"
 #include "engine/model/profile.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -46,13 +39,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: profile_speed NETDEF.yaml\n");
         return 2;
     }
-    double t0 = now_s();
+    double t0 = pf_now_s();
     if (pf_model_from_file(argv[1], &m) < 0 || pf_groups_build(m, &g) < 0 ||
         pf_plan_init(&plan, m) < 0 || pf_profile_new(m, g, &plan, &p) < 0) {
         fprintf(stderr, "%s\n", pf_err_msg());
         return 1;
     }
-    double t_build = now_s() - t0;
+    double t_build = pf_now_s() - t0;
     int n = 0, rows = 0;
     double *tr = calloc((size_t)m->n_layers * 2, sizeof *tr);
     double *tb = calloc((size_t)m->n_layers * 2, sizeof *tb);
@@ -61,23 +54,23 @@ int main(int argc, char **argv)
             continue;
         for (int k = 0; k < 2; k++) { /* set, then undo: both are single-layer edits */
             plan.layers[i].prune_ratio = k ? 0.0 : 0.5;
-            double a = now_s();
+            double a = pf_now_s();
             pf_profile_update(p, i);
-            tr[n * 2 + k] = now_s() - a;
+            tr[n * 2 + k] = pf_now_s() - a;
             plan.layers[i].w_bits = k ? 32 : 4;
-            a = now_s();
+            a = pf_now_s();
             pf_profile_update(p, i);
-            tb[n * 2 + k] = now_s() - a;
+            tb[n * 2 + k] = pf_now_s() - a;
         }
         int gi = pf_groups_in_group(g, m, i);
         rows += gi >= 0 ? g->groups[gi].n_touch : 1;
         n++;
     }
-    double a = now_s();
+    double a = pf_now_s();
     const int reps = 20;
     for (int r = 0; r < reps; r++)
         pf_profile_update_all(p);
-    double t_all = (now_s() - a) / reps;
+    double t_all = (pf_now_s() - a) / reps;
     printf("%s: %d layers, %d channel groups; model + groups + profile built in %.2f ms\n", argv[1],
            m->n_layers, g->n_groups, t_build * 1e3);
     report("prune_ratio edit (pf_profile_update)", tr, 2 * n);

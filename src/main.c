@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -21,6 +20,7 @@
 #include "engine/model/graph.h"
 #include "engine/model/train.h"
 #include "engine/core/pf_alloc.h"
+#include "engine/core/pf_time.h"
 #include "engine/layers/softmax_xent.h"
 
 #define PF_VERSION "0.1.0"
@@ -189,13 +189,6 @@ static int parse_args(struct cmd *c, int argc, char **argv, const char **pos)
 
 /* ---- helpers ---- */
 
-double pf_cli_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static bool ends_with(const char *s, const char *suf)
 {
     size_t a = strlen(s), b = strlen(suf);
@@ -288,9 +281,9 @@ static int cmd_train(struct cmd *c, const char *pos)
     fprintf(stderr, "training %s on %s: %u images (%u kept for validation), %ld steps of %d\n",
             m->name, train->name, n_tr, n_val, pf_train_total_steps(&cfg, n_tr), cfg.batch);
     struct train_log tl = {.quiet = pf_cli_opt_set(c, "json")};
-    double t0 = pf_cli_now_s();
+    double t0 = pf_now_s();
     rc = pf_train(m, train, tr_idx, n_tr, &cfg, train_progress, &tl);
-    double secs = pf_cli_now_s() - t0;
+    double secs = pf_now_s() - t0;
     if (rc < 0)
         goto done;
     struct pf_eval_result rv = {0}, rt;
@@ -367,10 +360,10 @@ static int cmd_eval(struct cmd *c, const char *pos)
         n = !strcmp(split, "val") ? n_val : n_tr;
     }
     struct pf_eval_result r;
-    double t0 = pf_cli_now_s();
+    double t0 = pf_now_s();
     if ((rc = pf_evaluate(m, d, idx, n, (int)pf_cli_opt_int(c, "batch"), &r, NULL)) < 0)
         goto done;
-    double secs = pf_cli_now_s() - t0;
+    double secs = pf_now_s() - t0;
     if (pf_cli_opt_set(c, "json"))
         printf("{\"model\": \"%s\", \"data\": \"%s\", \"split\": \"%s\", \"accuracy\": %.6f, "
                "\"loss\": %.6f, \"samples\": %ld, \"correct\": %ld, \"seconds\": %.3f}\n",
@@ -447,7 +440,7 @@ static int cmd_bench(struct cmd *c, const char *pos)
     /* training: the same work as torch_ref.py's train_step (batch from 4096 images) */
     for (int s = 0; s < warm + steps; s++) {
         int b = s % nb;
-        double t0 = pf_cli_now_s();
+        double t0 = pf_now_s();
         for (int i = 0; i < B; i++)
             ids[i] = (uint32_t)((b * B + i) % d->n);
         if ((rc = pf_dataset_batch(d, ids, B, x, y, false, NULL)) < 0 ||
@@ -464,27 +457,27 @@ static int cmd_bench(struct cmd *c, const char *pos)
         }
         pf_optim_step(&opt, 0.01f);
         if (s >= warm)
-            times[s - warm] = pf_cli_now_s() - t0;
+            times[s - warm] = pf_now_s() - t0;
     }
     free(ids);
     qsort(times, (size_t)steps, sizeof *times, cmp_double);
     double t_train = times[steps / 2];
     int ni = steps / 4 > 20 ? steps / 4 : 20;
     for (int s = 0; s < 5 + ni; s++) {
-        double t0 = pf_cli_now_s();
+        double t0 = pf_now_s();
         if ((rc = pf_model_forward(m, x, B, false)) < 0)
             goto done;
         if (s >= 5)
-            times[s - 5] = pf_cli_now_s() - t0;
+            times[s - 5] = pf_now_s() - t0;
     }
     qsort(times, (size_t)ni, sizeof *times, cmp_double);
     double t_inf = times[ni / 2];
     for (int s = 0; s < 50 + 500; s++) {
-        double t0 = pf_cli_now_s();
+        double t0 = pf_now_s();
         if ((rc = pf_model_forward(m, x, 1, false)) < 0)
             goto done;
         if (s >= 50)
-            times[s - 50] = pf_cli_now_s() - t0;
+            times[s - 50] = pf_now_s() - t0;
     }
     qsort(times, 500, sizeof *times, cmp_double);
     double t_lat = times[250];

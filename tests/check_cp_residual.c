@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "engine/core/pf_status.h"
+#include "engine/core/pf_time.h"
 #include "engine/io/dataset.h"
 #include "helpers/pf_test.h"
 #include "helpers/pf_test_compress.h"
@@ -119,7 +120,7 @@ static void prune_shortcut_first(struct pf_run *r, struct pf_chanprune *cp, stru
     }
     uint8_t keep[4] = {1, 0, 0, 1};
     ck_assert_int_eq(pf_chanprune_refit(cp, &s, keep, &lc), 0);
-    ck_assert_int_eq(pf_chanprune_apply(cp, &s, keep, pf_chanprune_now()), 0);
+    ck_assert_int_eq(pf_chanprune_apply(cp, &s, keep, pf_now_s()), 0);
     pf_cp_stats_free(&s);
 }
 

@@ -46,7 +46,6 @@ long pf_cli_opt_int(struct cmd *c, const char *name);
 double pf_cli_opt_float(struct cmd *c, const char *name);
 
 /* Monotonic seconds. */
-double pf_cli_now_s(void);
 /* A model from a .h5 file, or a fresh one (zero params) from a netdef .yaml / .yml; dataset (if
  * not NULL) receives the model file's dataset name. Caller frees *m. */
 int pf_cli_load_any(const char *path, struct pf_model **m, char *dataset, size_t dlen);

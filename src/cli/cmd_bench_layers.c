@@ -14,6 +14,7 @@
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_rng.h"
 #include "engine/core/pf_status.h"
+#include "engine/core/pf_time.h"
 #include "engine/model/groups.h"
 #include "engine/model/plan.h"
 #include "engine/model/profile.h"
@@ -48,11 +49,11 @@ static int time_model(struct pf_model *m, const float *x, int N, int warm, int s
             const float *xs[PF_LAYER_MAX_INPUTS];
             for (int k = 0; k < l->n_in; k++)
                 xs[k] = l->in_idx[k] < 0 ? x : m->y[l->in_idx[k]];
-            double t0 = pf_cli_now_s();
+            double t0 = pf_now_s();
             if ((rc = l->ops->forward(l, xs, m->y[i], N, false)) < 0)
                 goto done;
             if (s >= warm)
-                runs[(size_t)i * steps + (s - warm)] = pf_cli_now_s() - t0;
+                runs[(size_t)i * steps + (s - warm)] = pf_now_s() - t0;
         }
     }
     for (int i = 0; i < L; i++) {
@@ -61,11 +62,11 @@ static int time_model(struct pf_model *m, const float *x, int N, int warm, int s
     }
     double *whole = runs + (size_t)L * steps;
     for (int s = 0; s < warm + steps; s++) {
-        double t0 = pf_cli_now_s();
+        double t0 = pf_now_s();
         if ((rc = pf_model_forward(m, x, N, false)) < 0)
             goto done;
         if (s >= warm)
-            whole[s - warm] = pf_cli_now_s() - t0;
+            whole[s - warm] = pf_now_s() - t0;
     }
     qsort(whole, (size_t)steps, sizeof *whole, cmp_double);
     t->model_s = whole[steps / 2];

@@ -13,6 +13,7 @@
 #include "cli/cmd.h"
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_status.h"
+#include "engine/core/pf_time.h"
 #include "engine/io/dataset.h"
 #include "engine/model/groups.h"
 #include "engine/model/plan.h"
@@ -164,7 +165,7 @@ int pf_cli_sensitivity(struct cmd *c, const char *pos)
         goto done;
     }
     struct pf_eval_result base;
-    double t0 = pf_cli_now_s();
+    double t0 = pf_now_s();
     if ((rc = pf_evaluate(m, d, val_idx, n_val, batch, &base, NULL)) < 0)
         goto done;
     struct pf_count full;
@@ -191,7 +192,7 @@ int pf_cli_sensitivity(struct cmd *c, const char *pos)
                 goto done;
             acc[(size_t)a * n_ratios + b] = r.accuracy;
             done_cells++;
-            double el = pf_cli_now_s() - t0;
+            double el = pf_now_s() - t0;
             fprintf(stderr,
                     "[%d/%d] group %d (%s) ratio %.2f keeps %d/%d: accuracy %.4f  "
                     "elapsed %.0fs  eta %.0fs\n",

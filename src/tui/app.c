@@ -18,12 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_log.h"
 #include "engine/core/pf_status.h"
+#include "engine/core/pf_time.h"
 #include "tui/app.h"
 #include "tui/theme.h"
 #include "tui/tui.h"
@@ -263,13 +263,6 @@ static void on_mouse(struct pf_app *app)
     }
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int terminal_start(void)
 {
     const char *nc = getenv("NO_COLOR");
@@ -328,12 +321,12 @@ static void run_loop(struct pf_app *app)
             break;
         }
         /* the elapsed time and ETA of a run change without events: once a second */
-        if (pf_app_run_active(app) && now_s() - last_draw > 1.0)
+        if (pf_app_run_active(app) && pf_now_s() - last_draw > 1.0)
             app->dirty = true;
         if (app->dirty) {
             app->dirty = false;
             frame_draw(&f, app);
-            last_draw = now_s();
+            last_draw = pf_now_s();
         }
         int ch = wgetch(f.body ? f.body : stdscr);
         if (ch == KEY_RESIZE) {

@@ -5,21 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_status.h"
+#include "engine/core/pf_time.h"
 #include "engine/io/model_h5.h"
 #include "tui/app.h"
 
 #define DEFAULT_RUNS "runs"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static bool is_yaml(const char *p)
 {
@@ -36,7 +29,7 @@ void pf_app_msg(struct pf_app *app, enum pf_msg_level level, const char *fmt, ..
     vsnprintf(app->msg, sizeof app->msg, fmt, ap);
     va_end(ap);
     app->msg_level = level;
-    app->msg_time = now_s();
+    app->msg_time = pf_now_s();
     app->dirty = true;
 }
 
@@ -282,7 +275,7 @@ int pf_app_start_run(struct pf_app *app)
     snprintf(app->mon.learner, sizeof app->mon.learner, "%s", r->learner->name);
     snprintf(app->mon.dir, sizeof app->mon.dir, "%s", r->dir);
     snprintf(app->mon.phase, sizeof app->mon.phase, "starting");
-    app->mon.t_start = app->mon.t_now = now_s();
+    app->mon.t_start = app->mon.t_now = pf_now_s();
     if ((rc = pf_run_start(r)) < 0)
         goto fail;
     app->run = r;
@@ -371,7 +364,7 @@ static void apply_event(struct pf_app *app, const struct pf_event *e)
         return;
     }
     m->events++;
-    m->t_now = now_s();
+    m->t_now = pf_now_s();
     if (e->step > m->step)
         m->step = e->step;
     /* the RL search's per-layer and agent metrics live in m->rl only; its reward curves are
@@ -833,12 +826,12 @@ void pf_app_tick(struct pf_app *app)
 {
     pf_app_poll(app);
     if (pf_app_run_active(app))
-        app->mon.t_now = now_s(); /* the elapsed time runs on between events */
+        app->mon.t_now = pf_now_s(); /* the elapsed time runs on between events */
     struct pf_screen *s = pf_app_top(app);
     if (s->ops->tick)
         s->ops->tick(s);
     /* the message fades after a while */
-    if (app->msg[0] && app->msg_level != PF_MSG_ERROR && now_s() - app->msg_time > 8.0) {
+    if (app->msg[0] && app->msg_level != PF_MSG_ERROR && pf_now_s() - app->msg_time > 8.0) {
         app->msg[0] = 0;
         app->dirty = true;
     }

@@ -6,19 +6,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_rng.h"
 #include "engine/core/pf_status.h"
+#include "engine/core/pf_time.h"
 #include "engine/layers/softmax_xent.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 void pf_train_cfg_default(struct pf_train_cfg *c, double epochs)
 {
@@ -113,7 +106,7 @@ int pf_train(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx
 
     long total = pf_train_total_steps(c, n);
     long per_epoch = (long)(n / (uint32_t)c->batch);
-    double t0 = now_s(), t_last = t0, loss_sum = 0.0;
+    double t0 = pf_now_s(), t_last = t0, loss_sum = 0.0;
     long correct_sum = 0, seen = 0;
     int log_every = c->log_every > 0 ? c->log_every : 50;
     for (long step = 0; step < total; step++) {
@@ -155,7 +148,7 @@ int pf_train(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx
         correct_sum += correct;
         seen += c->batch;
         if (cb && ((step + 1) % log_every == 0 || step + 1 == total)) {
-            double t = now_s();
+            double t = pf_now_s();
             struct pf_train_progress p = {
                 .step = step + 1,
                 .total = total,

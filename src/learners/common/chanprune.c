@@ -8,25 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "engine/backend/backend.h"
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_rng.h"
 #include "engine/core/pf_status.h"
+#include "engine/core/pf_time.h"
 #include "engine/io/model_h5.h"
 #include "engine/model/profile.h"
 #include "learners/common/lasso.h"
 
 #define CHUNK_ROWS       256 /* rows per Gram update: float sums over 256 rows, then double */
 #define CPR_LASSO_FACTOR 10  /* PocketFlow CPR: n' = min(n, 10 n / c_o) rows for the LASSO */
-
-double pf_chanprune_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static bool is_conv(const struct pf_layer *l)
 {
@@ -850,7 +843,7 @@ int pf_chanprune_apply(struct pf_chanprune *cp, const struct pf_cp_stats *s, con
     for (int j = 0; j < C; j++)
         if (keep[j])
             map[k++] = map[j];
-    double secs = pf_chanprune_now() - t0;
+    double secs = pf_now_s() - t0;
     cp->step++;
     for (int u = 0; u < s->n_units; u++) {
         const struct pf_cp_unit *un = &s->units[u];
@@ -958,7 +951,7 @@ int pf_chanprune_run(struct pf_run *r, const struct pf_cp_spec *spec, const char
         goto fail;
     for (int i = 0; i < cp.n_order; i++) {
         int gi = cp.order[i];
-        double t0 = pf_chanprune_now();
+        double t0 = pf_now_s();
         struct pf_cp_stats s;
         if ((rc = pf_chanprune_sample(&cp, gi, &spec->sample, &s)) < 0)
             goto fail;

@@ -181,7 +181,6 @@ int pf_chanprune_finetune(struct pf_chanprune *cp, const char *phase, const stru
                           uint8_t *const *masks);
 
 /* Monotonic seconds, for the per-layer times. */
-double pf_chanprune_now(void);
 
 /* ---- the whole pruning run ---- */
 

@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_cfg.h"
 #include "engine/core/pf_file.h"
 #include "engine/core/pf_status.h"
+#include "engine/core/pf_time.h"
 #include "engine/model/plan.h"
 #include "learners/common/rlsearch.h"
 
@@ -27,13 +27,6 @@ struct rl_ctx {
     double *best; /* n_steps */
     bool has_best;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* "<prefix><layer name>" cut to an event name. */
 static void layer_metric(struct pf_run *r, long step, const char *prefix, int layer, double v)
@@ -302,7 +295,7 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
             rc = -PF_ECANCELLED;
             goto out;
         }
-        double t0 = now_s();
+        double t0 = pf_now_s();
         if (s->begin)
             s->begin(s, k);
         pf_ddpg_init_rlout(agent);
@@ -351,7 +344,7 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
             c.best_reward = reward;
             memcpy(best, values, (size_t)T * sizeof *best);
         }
-        double secs = now_s() - t0;
+        double secs = pf_now_s() - t0;
         t_sum += secs;
         timed++;
         long step = k + 1;

@@ -14,6 +14,7 @@
 
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_status.h"
+#include "engine/core/pf_time.h"
 #include "engine/io/model_h5.h"
 #include "engine/model/plan.h"
 #include "learners/common/distill.h"
@@ -428,13 +429,6 @@ int pf_run_evaluate(struct pf_run *r, bool test, struct pf_eval_result *res)
 
 /* ---- execution ---- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void emit_end(struct pf_run *r, enum pf_event_kind kind, double value, const char *text)
 {
     struct pf_event e = {.run_id = r->id, .kind = kind, .value = value};
@@ -444,7 +438,7 @@ static void emit_end(struct pf_run *r, enum pf_event_kind kind, double value, co
 
 int pf_run_exec(struct pf_run *r)
 {
-    double t0 = now_s();
+    double t0 = pf_now_s();
     int rc;
     atomic_store(&r->status, PF_RUN_RUNNING);
     free(r->train_idx);
@@ -525,13 +519,13 @@ end:;
     if (rc == 0) {
         atomic_store(&r->status, PF_RUN_FINISHED);
         snprintf(msg, sizeof msg, "finished: test accuracy %.4f in %.1fs", r->final_accuracy,
-                 now_s() - t0);
+                 pf_now_s() - t0);
     } else if (rc == -PF_ECANCELLED) {
         atomic_store(&r->status, PF_RUN_CANCELLED);
         snprintf(msg, sizeof msg,
                  "cancelled after %.1fs: kept the model of the last finished "
                  "step (test accuracy %.4f)",
-                 now_s() - t0, r->final_accuracy);
+                 pf_now_s() - t0, r->final_accuracy);
     } else {
         atomic_store(&r->status, PF_RUN_FAILED);
         snprintf(msg, sizeof msg, "failed: %s", pf_err_user_msg());
@@ -540,7 +534,7 @@ end:;
     char keep[1024];
     snprintf(keep, sizeof keep, "%s", pf_err_msg());
     int code = pf_err_code();
-    write_manifest(r, now_s() - t0);
+    write_manifest(r, pf_now_s() - t0);
     if (rc < 0)
         pf_err_restore(code ? code : -rc, keep);
     emit_end(r, rc == 0 ? PF_EV_FINISHED : PF_EV_FAILED, r->final_accuracy, msg);
