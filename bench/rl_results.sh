@@ -5,18 +5,21 @@
 # reached budget and test accuracy, the uniform one's, the difference, and the search time.
 #   - channel pruning at 50% and 25% of the MACs: `channel --cp_prune_option=auto`; uniform =
 #     the search's own rl/uniform.plan.yaml (the largest uniform preserve ratio within the
-#     budget), run through the same list procedure;
+#     budget), run through the same list procedure; cpr50 / cpr25 the same with
+#     `chn-pruned-rmt --cpr_prune_option=auto` (CPR's selection; its last conv's input is a step);
 #   - sparsity 90%: `weight-sparse --ws_prune_ratio_prtl=optimal` against `uniform`;
 #   - 4 equivalent bits: `uniform --uql_enbl_rl_agent=True` against `--uql_weight_bits=4`.
 # Rewards come from the validation split (first nb_smpls_val training images); the accuracies
 # printed are on the test set. Finished runs (OUT/<tag>_<what>_<seed>_{rl,uni}.json) are reused.
 #
-# Usage: bench/rl_results.sh MODEL.h5 TAG "SEEDS" [WHAT...]     WHAT: cp50 cp25 ws90 uq4 (all)
+# Usage: bench/rl_results.sh MODEL.h5 TAG "SEEDS" [WHAT...]
+#        WHAT: cp50 cp25 ws90 uq4 (the default), cpr50 cpr25
 # Knobs (environment): PF (build/pocketflow), OUT (bench/rl_out), RLOUTS (25 roll-outs),
 # RLMIN (5: roll-outs before the agent trains), FT_RAT (0.05: nb_epochs_rat of every fine-tune,
 # i.e. half an epoch of the 10-epoch schedule), EVAL (1000 validation images per reward),
-# CPB (4: cp_nb_batches sampled per layer), WSFT (50 fine-tune steps per WS roll-out), UQFT (50),
-# THREADS (2: --threads of every run; 1 lets two of these scripts share 2 cores).
+# CPB (4: cp_nb_batches sampled per layer; cpr: CPB x 128 images), WSFT (50 fine-tune steps per
+# WS roll-out), UQFT (50), THREADS (2: --threads of every run; 1 lets two of these scripts share
+# 2 cores).
 set -euo pipefail
 PF=${PF:-build/pocketflow}
 OUT=${OUT:-bench/rl_out}
@@ -35,7 +38,8 @@ shift 3
 WHATS=${*:-cp50 cp25 ws90 uq4}
 mkdir -p "$OUT"
 
-COMMON="--data fmnist --nb_epochs_rat $FT_RAT --rl_nb_smpls_eval $EVAL --nb_smpls_val 5000 --threads $THREADS --json"
+COMMON="--data fmnist --nb_epochs_rat $FT_RAT --rl_nb_smpls_eval $EVAL --nb_smpls_val 5000"
+COMMON="$COMMON --threads $THREADS --json"
 RL="--ddpg_batch_size 32"
 
 # run NAME ARGS...: one pocketflow run, its JSON in OUT/NAME.json, its run dir in OUT/NAME.dir
@@ -83,6 +87,16 @@ for seed in $SEEDS; do
                 --cp_nb_batches "$CPB" --seed "$seed"
             label="${p#0.}% MACs"
             ;;
+        cpr50 | cpr25)
+            p=0.${what#cpr}
+            run "${TAG}_${what}_${seed}_rl" --learner chn-pruned-rmt --cpr_prune_option auto \
+                --cpr_preserve_ratio "$p" --cpr_nb_rlouts "$RLOUTS" --cpr_nb_rlouts_min "$RLMIN" \
+                --cpr_nb_smpls "$((CPB * 128))" --seed "$seed" $RL
+            run "${TAG}_${what}_${seed}_uni" --learner chn-pruned-rmt \
+                --plan "$(cat "$OUT/${TAG}_${what}_${seed}_rl.dir")/rl/uniform.plan.yaml" \
+                --cpr_nb_smpls "$((CPB * 128))" --seed "$seed"
+            label="${p#0.}% MACs (cpr)"
+            ;;
         ws90)
             run "${TAG}_${what}_${seed}_rl" --learner weight-sparse --ws_prune_ratio_prtl optimal \
                 --ws_prune_ratio 0.9 --ws_nb_rlouts "$RLOUTS" --ws_nb_rlouts_min "$RLMIN" \
@@ -100,7 +114,7 @@ for seed in $SEEDS; do
             label="4 bits"
             ;;
         *)
-            echo "unknown budget $what (cp50 cp25 ws90 uq4)" >&2
+            echo "unknown budget $what (cp50 cp25 cpr50 cpr25 ws90 uq4)" >&2
             exit 2
             ;;
         esac

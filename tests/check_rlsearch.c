@@ -2,8 +2,9 @@
  * actions over many roll-outs, each search, the budget recomputed independently: the profiler
  * over the plan for MACs, weight counts for sparsity and bits); a whole channel search writes its
  * records and its best plan; a search stopped after k roll-outs and resumed gives the same next
- * roll-outs as an uninterrupted one; bad resumes, unreachable budgets and a run without a
- * validation split fail with clear messages. */
+ * roll-outs as an uninterrupted one; CPR's auto mode searches its own steps and keeps the
+ * budget; bad resumes, unreachable budgets and a run without a validation split fail with clear
+ * messages. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -48,6 +49,8 @@ static void random_rlout(struct pf_rl_search *s, struct pf_rng *rng, int k, doub
         a = pick == 0 ? s->a_min : pick == 1 ? s->a_max : s->a_min + u * (s->a_max - s->a_min);
         v[t] = s->decide(s, t, a);
     }
+    if (s->complete)
+        s->complete(s, v);
 }
 
 static struct pf_cp_spec spec_for_test(void)
@@ -61,7 +64,7 @@ static void channel_budget(const char *net, double preserve)
     struct pf_run *r = pf_test_run("channel", net);
     struct pf_cp_spec spec = spec_for_test();
     struct pf_rl_search *s = NULL;
-    ck_assert_msg(pf_rl_channel_new(r, &spec, preserve, 5, false, 0.15, &s) == 0, "%s",
+    ck_assert_msg(pf_rl_channel_new(r, &spec, preserve, 5, false, 0.15, true, &s) == 0, "%s",
                   pf_err_msg());
     ck_assert_int_gt(s->n_steps, 0);
     struct pf_groups *g = NULL;
@@ -79,6 +82,9 @@ static void channel_budget(const char *net, double preserve)
         ck_assert_msg(pf_profile_new(r->model, g, &plan, &prof) == 0, "%s", pf_err_msg());
         double kept = (double)prof->after.macs / (double)prof->before.macs;
         ck_assert_msg(kept <= preserve + 1e-12, "%s roll-out %d keeps %.6f of the MACs > %g", net,
+                      k, kept, preserve);
+        /* filled: what is left over is less than about one channel per group */
+        ck_assert_msg(kept >= preserve - 0.03, "%s roll-out %d keeps %.6f of the MACs << %g", net,
                       k, kept, preserve);
         for (int t = 0; t < s->n_steps; t++)
             ck_assert_msg(v[t] > 0.0 && v[t] <= 1.0 && v[t] >= lbound - 0.5 / 8,
@@ -362,6 +368,43 @@ START_TEST(test_search_errors)
 }
 END_TEST
 
+/* CPR's auto mode: the channel search with CPR's selection and skip rules (the last conv's input
+ * is a step, CP's never is), then the list procedure: the pruned model keeps at most the budget
+ * of MACs, and the best strategy is in the run's plan file. */
+START_TEST(test_cpr_auto)
+{
+    const char *model = trained_model();
+    struct pf_run *r = pf_test_run("chn-pruned-rmt", model);
+    const char *kv[][2] = {
+        {"cpr_prune_option", "auto"}, {"cpr_preserve_ratio", "0.6"}, {"cpr_nb_smpls", "64"},
+        {"cpr_nb_rlouts", "3"},       {"cpr_nb_rlouts_min", "1"},    {"nb_epochs", "0"},
+        {"rl_nb_smpls_eval", "100"},  {"ddpg_batch_size", "8"},      {"seed", "5"}};
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        ck_assert_int_eq(pf_opts_set(&r->opts, kv[i][0], kv[i][1], "t"), 0);
+    struct pf_count before, after;
+    pf_model_count(r->model, &before);
+    ck_assert_int_eq(pf_run_open_dir(r, dir), 0);
+    ck_assert_msg(pf_run_exec(r) == 0, "%s", pf_err_msg());
+    pf_model_count(r->model, &after);
+    ck_assert_msg((double)after.macs <= 0.6 * (double)before.macs, "%llu of %llu MACs",
+                  (unsigned long long)after.macs, (unsigned long long)before.macs);
+    char path[1100], *text = NULL;
+    snprintf(path, sizeof path, "%s/rl/rlouts.csv", r->dir);
+    ck_assert_msg(pf_file_read(path, &text, NULL) == 0, "%s", pf_err_msg());
+    ck_assert_ptr_nonnull(strstr(text, ",conv2,conv3\n")); /* both convs after the first */
+    free(text);
+    snprintf(path, sizeof path, "%s/rl/best.plan.yaml", r->dir);
+    ck_assert_msg(pf_file_read(path, &text, NULL) == 0, "%s", pf_err_msg());
+    ck_assert_ptr_nonnull(strstr(text, "conv3: {prune_ratio:"));
+    free(text);
+    pf_run_free(r);
+    /* out-of-range budget */
+    r = pf_test_run("chn-pruned-rmt", model);
+    ck_assert_int_eq(pf_opts_set(&r->opts, "cpr_preserve_ratio", "0", "t"), -PF_EINVAL);
+    pf_run_free(r);
+}
+END_TEST
+
 Suite *rlsearch_suite(void);
 Suite *rlsearch_suite(void)
 {
@@ -376,6 +419,7 @@ Suite *rlsearch_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_channel_search_resume);
     tcase_add_test(tc, test_search_errors);
+    tcase_add_test(tc, test_cpr_auto);
     suite_add_tcase(s, tc);
     return s;
 }

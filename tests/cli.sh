@@ -163,12 +163,13 @@ expect_fail uq-bad-bucket "channel\|split" "$APP" run --model "$T/syn.h5" --data
 # RL searches (tiny): each records its roll-outs and writes its best strategy as a plan file
 # that `info --plan` reads; agent options are validated; learners without a search refuse them
 for l in "channel --cp_prune_option=auto --cp_preserve_ratio=0.7 --cp_nb_batches=1 --cp_nb_rlouts=3 --cp_nb_rlouts_min=1" \
+    "chn-pruned-rmt --cpr_prune_option=auto --cpr_preserve_ratio=0.7 --cpr_nb_smpls=64 --cpr_nb_rlouts=3 --cpr_nb_rlouts_min=1" \
     "weight-sparse --ws_prune_ratio_prtl=optimal --ws_prune_ratio=0.8 --ws_nb_rlouts=3 --ws_nb_rlouts_min=1 --ws_nb_iters_ft=5 --ws_nb_iters_rg=2" \
     "uniform --uql_enbl_rl_agent=True --uql_equivalent_bits=4 --uql_nb_rlouts=3 --uql_nb_rlouts_min=1 --uql_tune_global_steps=5 --uql_quant_epochs=0.1"; do
     set -- $l
     rm -rf "$T/rl-runs"
     m="$T/syn.h5"
-    [ "$1" = channel ] && m=assets/nets/fmnist_bn.yaml # lenet5's two convs are both skipped
+    case $1 in channel | chn-pruned-rmt) m=assets/nets/fmnist_bn.yaml ;; esac # lenet5's convs are skipped
     expect_ok "rl-$1" '"status": "finished"' "$APP" run --model "$m" --data synthetic --learner="$1" "${@:2}" \
         --nb_epochs=0.1 --nb_smpls_val=200 --batch_size=32 --rl_nb_smpls_eval=100 --ddpg_batch_size=4 \
         --runs "$T/rl-runs" --out "$T/rl-$1.h5" --json
@@ -176,6 +177,7 @@ for l in "channel --cp_prune_option=auto --cp_preserve_ratio=0.7 --cp_nb_batches
     if [ -n "$d" ] && [ "$(wc -l <"$d/rl/rlouts.csv")" -eq 4 ]; then ok; else bad "rl-$1: rl/rlouts.csv lacks 3 roll-outs"; fi
     expect_ok "rl-$1-plan" 'total:' "$APP" info "$m" --plan "$d/rl/best.plan.yaml"
 done
+expect_fail cpr-bad-option "cpr_prune_option.*uniform|auto" "$APP" run --model assets/nets/fmnist_bn.yaml --data synthetic --learner=chn-pruned-rmt --cpr_prune_option=list --no_run_dir
 expect_fail ddpg-bad-tau "ddpg_tau = 2 is outside" "$APP" run --model "$T/syn.h5" --data synthetic --learner=channel --ddpg_tau=2
 expect_fail ddpg-not-rl "ddpg_tau" "$APP" run --model "$T/syn.h5" --data synthetic --learner=full-prec --ddpg_tau=0.1
 expect_fail rl-resume-missing "nowhere/rl/state.yaml" "$APP" run --model assets/nets/fmnist_bn.yaml --data synthetic --learner=channel --cp_prune_option=auto --nb_smpls_val=200 --rl_resume="$T/nowhere" --no_run_dir

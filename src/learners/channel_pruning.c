@@ -49,6 +49,8 @@ static const struct pf_opt_spec cp_opts[] = {
      "auto mode: the budget, at most this fraction of the MACs kept"},
     {"cp_noise_tolerance", PF_OPT_FLOAT, "0.15", 0.0, 1.0, NULL,
      "auto mode: floor of the flops reward"},
+    {"cp_fill_budget", PF_OPT_BOOL, "True", 0, 0, NULL,
+     "auto mode: raise a strategy below the budget to it (False: PocketFlow's search)"},
     {"cp_lrn_rate_ft", PF_OPT_FLOAT, "1e-4", 1e-9, 10, NULL, "Adam rate of group fine-tuning"},
     {"cp_nb_iters_ft_ratio", PF_OPT_FLOAT, "0.2", 0.0, 1.0, NULL,
      "fraction of the schedule used by a group fine-tune"},
@@ -210,15 +212,8 @@ static int cp_train(struct pf_run *r)
     if (spec.sample.lasso_rows > 0.0 && spec.sample.lasso_rows < 1.0)
         spec.sample.lasso_rows = 1.0;
     if (!strcmp(mode, "auto")) { /* search the ratios, then the list procedure with the best */
-        struct pf_rl_search *s = NULL;
-        if ((rc = pf_rl_channel_new(r, &spec, pf_opts_float(o, "cp_preserve_ratio"),
-                                    (int)pf_opts_int(o, "cp_nb_rlouts_min"),
-                                    !strcmp(pf_opts_str(o, "cp_reward_policy"), "flops"),
-                                    pf_opts_float(o, "cp_noise_tolerance"), &s)) < 0)
-            return rc;
         struct pf_plan *best = NULL;
-        rc = pf_rl_search_plan(r, s, (int)pf_opts_int(o, "cp_nb_rlouts"), &best);
-        pf_rl_search_free(s);
+        rc = pf_rl_channel_auto(r, &spec, "cp_", &best);
         if (!best)
             return rc;
         r->plan = best; /* cancelled: rl/best.plan.yaml keeps the best so far */

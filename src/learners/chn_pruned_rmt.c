@@ -14,20 +14,38 @@
  * from the current kernel stop far from it (kept as cpr_lstsq_solver = adam, which uses
  * cpr_lstsq_lrn_rate, cpr_lstsq_nb_iters and loss_w_dcy as PocketFlow does).
  * cpr_save_path / cpr_save_path_eval are the run's --out; cpr_save_path_ws is kept (warm start).
- * Per-layer ratios come from the run's plan when it has one. */
+ * Per-layer ratios come from the run's plan when it has one, or, with cpr_prune_option = auto,
+ * from the DDPG search of the channel pruners (rl_channel.c) under cpr_preserve_ratio of the
+ * MACs, with this learner's selection and refit in every roll-out. PocketFlow's CPR had no
+ * search ("RL support not yet ready"); the auto options are CP's, under the cpr_ prefix. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/core/pf_status.h"
 #include "engine/io/model_h5.h"
 #include "learners/common/chanprune.h"
 #include "learners/common/lasso.h"
+#include "learners/common/rlsearch.h"
 #include "learners/learner.h"
 
 #define CPR_RIDGE 1e-6 /* relative ridge of the closed-form least squares */
 
 static const struct pf_opt_spec cpr_opts[] = {
+    {"cpr_prune_option", PF_OPT_ENUM, "uniform", 0, 0, "uniform|auto",
+     "per-layer ratios: cpr_prune_ratio (or the plan), or auto (DDPG search under "
+     "cpr_preserve_ratio; not PocketFlow's)"},
     {"cpr_prune_ratio", PF_OPT_FLOAT, "0.5", 0.0, 0.999, NULL,
      "fraction of each conv's input channels removed (a plan overrides it per layer)"},
+    {"cpr_preserve_ratio", PF_OPT_FLOAT, "0.5", 0.001, 1.0, NULL,
+     "auto mode: the budget, at most this fraction of the MACs kept"},
+    {"cpr_nb_rlouts", PF_OPT_INT, "200", 1, 1000000, NULL, "auto mode: RL roll-outs"},
+    {"cpr_nb_rlouts_min", PF_OPT_INT, "50", 1, 1000000, NULL,
+     "auto mode: roll-outs before the agent trains"},
+    {"cpr_reward_policy", PF_OPT_ENUM, "accuracy", 0, 0, "accuracy|flops", "auto mode: reward"},
+    {"cpr_noise_tolerance", PF_OPT_FLOAT, "0.15", 0.0, 1.0, NULL,
+     "auto mode: floor of the flops reward"},
+    {"cpr_fill_budget", PF_OPT_BOOL, "True", 0, 0, NULL,
+     "auto mode: raise a strategy below the budget to it (False: PocketFlow's search)"},
     {"cpr_skip_frst_layer", PF_OPT_BOOL, "True", 0, 0, NULL, "leave the first conv's input alone"},
     {"cpr_skip_last_layer", PF_OPT_BOOL, "False", 0, 0, NULL, "leave the last conv's input alone"},
     {"cpr_skip_op_names", PF_OPT_STR, "", 0, 0, NULL,
@@ -119,7 +137,19 @@ static int cpr_train(struct pf_run *r)
         .user = &sel,
         .finetune = true,
     };
-    return pf_chanprune_run(r, &spec, ws);
+    if (strcmp(pf_opts_str(o, "cpr_prune_option"), "auto"))
+        return pf_chanprune_run(r, &spec, ws);
+    struct pf_plan *best = NULL;
+    int rc = pf_rl_channel_auto(r, &spec, "cpr_", &best);
+    if (!best)
+        return rc;
+    r->plan = best; /* cancelled: rl/best.plan.yaml keeps the best so far */
+    if (rc == 0)
+        rc = pf_chanprune_run(r, &spec, ws);
+    pf_plan_deinit(best);
+    free(best);
+    r->plan = NULL;
+    return rc;
 }
 
 const struct pf_learner_ops pf_learner_chn_pruned_rmt = {
@@ -129,4 +159,5 @@ const struct pf_learner_ops pf_learner_chn_pruned_rmt = {
     .prefix = "cpr_",
     .opts = cpr_opts,
     .train = cpr_train,
+    .rl = true,
 };

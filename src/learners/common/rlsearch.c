@@ -304,6 +304,8 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
             pf_ddpg_act(agent, st + (size_t)t * s->s_dims, true, &act[t]);
             values[t] = s->decide(s, t, act[t]);
         }
+        if (s->complete)
+            s->complete(s, values);
         memcpy(st + (size_t)T * s->s_dims, st + (size_t)(T - 1) * s->s_dims,
                (size_t)s->s_dims * sizeof *st);
         double reward = 0.0, budget = 0.0;

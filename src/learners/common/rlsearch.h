@@ -7,6 +7,7 @@
  *
  *     for each roll-out k:
  *         init_rlout; for each step t: state(t) -> agent (noisy) -> decide(t, action) -> value
+ *         complete(values)            (the channel search fills its budget)
  *         reward = evaluate(values)   (validation split, a fixed sample: every strategy is judged
  *                                      on the same images; never the test set)
  *         record every step with the reward (last one terminal), finalize, train n_steps times
@@ -71,6 +72,9 @@ struct pf_rl_search {
     /* Turns the agent's action into step t's value, clamped so that the budget stays reachable
      * whatever the later steps choose. Returns the value. */
     double (*decide)(struct pf_rl_search *s, int t, double action);
+    /* After the last step: may raise the decided values (values[n_steps]) so that the strategy
+     * uses its whole budget. May be NULL. */
+    void (*complete)(struct pf_rl_search *s, double *values);
     /* Rewards the full strategy (values[n_steps]); *budget = what it reaches. Seeded by rlout.
      * Returns 0, -PF_ECANCELLED or an error. */
     int (*evaluate)(struct pf_rl_search *s, const double *values, int rlout, double *reward,
@@ -119,10 +123,20 @@ struct pf_cp_spec;
  * (skip rules included), in model order; each roll-out prunes a copy of the model with spec's
  * selection and refit (no fine-tune) and is rewarded with the validation accuracy (flops_reward
  * false) or -max(noise_tol, 1 - acc) * ln(MACs). Buffer = steps x rlouts_min. Errors: a budget
- * the smallest allowed ratios cannot reach, a run with a plan, no group to prune. */
+ * the smallest allowed ratios cannot reach, a run with a plan, no group to prune.
+ * fill (accuracy reward only): a roll-out that stops below the budget has every group raised by
+ * the same fraction of its remaining channels, the largest that fits, so that every strategy is
+ * judged at the budget (not PocketFlow's, whose agent often settled below it; see rl_channel.c). */
 int pf_rl_channel_new(struct pf_run *r, const struct pf_cp_spec *spec, double preserve,
-                      int rlouts_min, bool flops_reward, double noise_tol,
+                      int rlouts_min, bool flops_reward, double noise_tol, bool fill,
                       struct pf_rl_search **out);
+/* The whole auto mode of CP and CPR: pf_rl_channel_new with the learner's options
+ * <prefix>preserve_ratio, <prefix>nb_rlouts_min, <prefix>reward_policy, <prefix>noise_tolerance,
+ * <prefix>fill_budget, then pf_rl_search_plan for <prefix>nb_rlouts roll-outs. *best (the caller's:
+ * pf_plan_deinit, free) is the best strategy, also when the search was cancelled (rc
+ * -PF_ECANCELLED). */
+int pf_rl_channel_auto(struct pf_run *r, const struct pf_cp_spec *spec, const char *prefix,
+                       struct pf_plan **best);
 
 /* weight-sparse `optimal` (reference 2.6.1; rl_sparsity.c): per-tensor sparsities whose
  * weight-count-weighted mean is at least pr. Options ws_nb_rlouts_min, ws_reward_type,
