@@ -183,6 +183,12 @@ START_TEST(test_bits_budget)
             ck_assert_int_eq(plan.layers[t[n - 1].layer].w_bits, 32);
             ck_assert_msg(bits <= eq * all + 1e-6, "roll-out %d: %.4f bits > %g", k, bits / all,
                           eq);
+            /* and no layer below 8 bits could take one more */
+            for (int j = 1; j < n - 1; j++)
+                ck_assert_msg(plan.layers[t[j].layer].w_bits == 8 ||
+                                  bits + (double)t[j].numel > eq * all + 1e-6,
+                              "roll-out %d: %.4f bits, layer %d could take one more", k, bits / all,
+                              j);
             pf_plan_deinit(&plan);
         }
         pf_rl_search_free(s);

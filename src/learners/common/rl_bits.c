@@ -65,6 +65,27 @@ static double bs_decide(struct pf_rl_search *b, int t, double a)
     return bits;
 }
 
+/* PocketFlow gives the last layer what is left of the budget, but w_bit_max caps it, so a
+ * strategy could end well below its budget (resnet20 at 4 bits: 2.9) and be judged there. The
+ * rest goes, one bit at a time, to the layer with the fewest bits that can still take one
+ * (ties: the earlier), until no layer can: every strategy is judged at its budget. */
+static void bs_complete(struct pf_rl_search *b, double *v)
+{
+    struct bits_search *c = (struct bits_search *)b;
+    for (;;) {
+        int best = -1;
+        for (int t = 0; t < c->n; t++) {
+            double nl = (double)c->all[c->pick[t]].numel;
+            if (v[t] < c->bmax && c->used + nl <= c->budget + 1e-9 && (best < 0 || v[t] < v[best]))
+                best = t;
+        }
+        if (best < 0)
+            return;
+        v[best] += 1.0;
+        c->used += (double)c->all[c->pick[best]].numel;
+    }
+}
+
 static void bs_to_plan(const struct pf_rl_search *b, const double *v, struct pf_plan *plan)
 {
     const struct bits_search *c = (const struct bits_search *)b;
@@ -214,6 +235,7 @@ int pf_rl_bits_new(struct pf_run *r, const struct pf_quant_ft_cfg *cfg, const ch
         .begin = bs_begin,
         .state = bs_state,
         .decide = bs_decide,
+        .complete = bs_complete,
         .evaluate = bs_evaluate,
         .to_plan = bs_to_plan,
     };
