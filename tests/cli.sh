@@ -177,6 +177,13 @@ for l in "channel --cp_prune_option=auto --cp_preserve_ratio=0.7 --cp_nb_batches
     if [ -n "$d" ] && [ "$(wc -l <"$d/rl/rlouts.csv")" -eq 4 ]; then ok; else bad "rl-$1: rl/rlouts.csv lacks 3 roll-outs"; fi
     expect_ok "rl-$1-plan" 'total:' "$APP" info "$m" --plan "$d/rl/best.plan.yaml"
 done
+# a reward sample larger than the validation split, and a search too short for the agent to
+# train, are said, not silently changed
+expect_ok rl-eval-clamp 'reward on 200 validation images \(the whole validation split.*never trains' \
+    bash -c 'set -o pipefail; "$0" run --model assets/nets/fmnist_bn.yaml --data synthetic --learner=channel \
+    --cp_prune_option=auto --cp_preserve_ratio=0.7 --cp_nb_batches=1 --cp_nb_rlouts=1 \
+    --cp_nb_rlouts_min=5 --nb_epochs=0 --nb_smpls_val=200 --rl_nb_smpls_eval=999 --no_run_dir \
+    --out "$1" 2>&1 | tr "\n" " "' "$APP" "$T/rl-clamp.h5"
 expect_fail cpr-bad-option "cpr_prune_option.*uniform|auto" "$APP" run --model assets/nets/fmnist_bn.yaml --data synthetic --learner=chn-pruned-rmt --cpr_prune_option=list --no_run_dir
 expect_fail ddpg-bad-tau "ddpg_tau = 2 is outside" "$APP" run --model "$T/syn.h5" --data synthetic --learner=channel --ddpg_tau=2
 expect_fail ddpg-not-rl "ddpg_tau" "$APP" run --model "$T/syn.h5" --data synthetic --learner=full-prec --ddpg_tau=0.1

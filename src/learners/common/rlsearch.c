@@ -29,6 +29,13 @@ struct rl_ctx {
 };
 
 /* "<prefix><layer name>" cut to an event name. */
+/* Validation images per reward: rl_nb_smpls_eval, at most the whole validation split. */
+static long eval_count(const struct pf_run *r)
+{
+    long n = pf_opts_int(&r->opts, "rl_nb_smpls_eval");
+    return n > (long)r->n_val ? (long)r->n_val : n;
+}
+
 static void layer_metric(struct pf_run *r, long step, const char *prefix, int layer, double v)
 {
     char full[PF_NAME_MAX + 32], name[sizeof((struct pf_event *)0)->name];
@@ -263,10 +270,22 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
     pf_run_metric(r, 0, "rl_target", s->target);
     for (int t = 0; t < T; t++)
         layer_metric(r, 0, "rl_uniform/", s->layer[t], s->uniform[t]);
+    long n_eval = eval_count(r);
     pf_run_log(r,
-               "RL search (%s): %d layers, %d roll-outs, reward on %ld validation images, "
+               "RL search (%s): %d layers, %d roll-outs, reward on %ld validation images%s, "
                "buffer %d transitions",
-               s->kind, T, nb_rlouts, pf_opts_int(&r->opts, "rl_nb_smpls_eval"), s->buf_size);
+               s->kind, T, nb_rlouts, n_eval,
+               n_eval < pf_opts_int(&r->opts, "rl_nb_smpls_eval")
+                   ? " (the whole validation split; rl_nb_smpls_eval asks for more)"
+                   : "",
+               s->buf_size);
+    int fill_rlouts = (s->buf_size + T - 1) / T; /* the agent trains once its buffer is full */
+    if (fill_rlouts >= nb_rlouts)
+        pf_run_log(r,
+                   "RL: the agent trains once its buffer is full, after %d roll-outs; with %d it "
+                   "never trains and the search is random exploration (raise nb_rlouts or lower "
+                   "nb_rlouts_min)",
+                   fill_rlouts, nb_rlouts);
     if (start == 0) { /* the uniform strategy first: the best never scores below it */
         double ru = 0.0, bu = 0.0;
         memcpy(values, s->uniform, (size_t)T * sizeof *values);
@@ -416,11 +435,8 @@ out:
 
 int pf_rl_val_accuracy(struct pf_run *r, double *acc)
 {
-    long n = pf_opts_int(&r->opts, "rl_nb_smpls_eval");
-    if (n > (long)r->n_val)
-        n = (long)r->n_val;
     struct pf_eval_result res;
-    int rc = pf_evaluate(r->model, r->train, r->val_idx, (uint32_t)n, 100, &res, NULL);
+    int rc = pf_evaluate(r->model, r->train, r->val_idx, (uint32_t)eval_count(r), 100, &res, NULL);
     if (rc == 0)
         *acc = res.accuracy;
     return rc;
