@@ -63,9 +63,9 @@ static int save_state(const struct rl_ctx *c, int done)
         return -PF_ENOMEM;
     size_t n = (size_t)snprintf(t, cap,
                                 "format: %s\nversion: %d\nkind: %s\nsteps: %d\nseed: %ld\n"
-                                "rlouts_done: %d\nbest_reward: %.17g\nbest: [",
+                                "target: %.17g\nrlouts_done: %d\nbest_reward: %.17g\nbest: [",
                                 RL_STATE_FORMAT, RL_STATE_VERSION, s->kind, s->n_steps,
-                                pf_opts_int(&c->r->opts, "seed"), done,
+                                pf_opts_int(&c->r->opts, "seed"), s->target, done,
                                 c->has_best ? c->best_reward : -HUGE_VAL);
     for (int t_ = 0; t_ < s->n_steps && c->has_best; t_++)
         n += (size_t)snprintf(t + n, cap - n, "%s%.17g", t_ ? ", " : "", c->best[t_]);
@@ -141,6 +141,16 @@ static int resume(struct rl_ctx *c, struct pf_ddpg *agent, const char *from, int
     if (seed != pf_opts_int(&c->r->opts, "seed")) {
         PF_ERR(PF_EINVAL, "%s: the search used --seed=%ld; resume it with the same seed", path,
                seed);
+        goto out;
+    }
+    const struct pf_cfg *tg = pf_cfg_get(st, "target"); /* absent in older states */
+    double target = s->target;
+    if (tg && (rc = pf_cfg_as_float(tg, "target", &target)) < 0)
+        goto out;
+    rc = -PF_EINVAL;
+    if (fabs(target - s->target) > 1e-9 * fmax(1.0, fabs(s->target))) {
+        PF_ERR(PF_EINVAL, "%s: the search was for a budget of %g, this run asks for %g; resume it "
+                          "with the same budget", path, target, s->target);
         goto out;
     }
     if (n_done < 0 || n_done > c->nb_rlouts) {

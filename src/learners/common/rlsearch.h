@@ -17,7 +17,7 @@
  *     rl/rlouts.csv    one row per roll-out: rlout,reward,best,actor_loss,critic_loss,noise,
  *                      budget,seconds,v0,v1,... (the per-step values)
  *     rl/agent.bin     the agent checkpoint after the latest finished roll-out (ddpg.h)
- *     rl/state.yaml    search kind, roll-outs done, best reward and values, seed
+ *     rl/state.yaml    search kind, budget, roll-outs done, best reward and values, seed
  *     rl/best.plan.yaml  the best strategy as a plan file (plan.h): `info --plan` and the
  *                      workbench read it; the learner then runs with it.
  *     rl/uniform.plan.yaml the uniform strategy at the same budget (for comparisons)
