@@ -149,8 +149,10 @@ static int resume(struct rl_ctx *c, struct pf_ddpg *agent, const char *from, int
         goto out;
     rc = -PF_EINVAL;
     if (fabs(target - s->target) > 1e-9 * fmax(1.0, fabs(s->target))) {
-        PF_ERR(PF_EINVAL, "%s: the search was for a budget of %g, this run asks for %g; resume it "
-                          "with the same budget", path, target, s->target);
+        PF_ERR(PF_EINVAL,
+               "%s: the search was for a budget of %g, this run asks for %g; resume it "
+               "with the same budget",
+               path, target, s->target);
         goto out;
     }
     if (n_done < 0 || n_done > c->nb_rlouts) {
