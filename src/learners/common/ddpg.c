@@ -77,9 +77,11 @@ const struct pf_opt_spec pf_ddpg_opts[] = {
     {"ddpg_noise_std_finl", PF_OPT_FLOAT, "1e-5", 0.0, 100.0, NULL,
      "RL agent: tdecy protocol's final noise std"},
     {"rl_nb_smpls_eval", PF_OPT_INT, "2000", 1, 1000000, NULL,
-     "RL search: validation images each roll-out's reward is measured on (the same for all)"},
+     "RL search: validation images each roll-out's reward is measured on (the same for all; "
+     "at most nb_smpls_val)"},
     {"rl_resume", PF_OPT_STR, "", 0, 0, NULL,
-     "RL search: run directory of an earlier search to continue (its rl/ files)"},
+     "RL search: run directory of an earlier search to continue (its rl/ files; the same "
+     "budget and seed)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
