@@ -3,8 +3,8 @@
  * over the plan for MACs, weight counts for sparsity and bits); a whole channel search writes its
  * records and its best plan; a search stopped after k roll-outs and resumed gives the same next
  * roll-outs as an uninterrupted one; CPR's auto mode searches its own steps and keeps the
- * budget; bad resumes, unreachable budgets and a run without a validation split fail with clear
- * messages. */
+ * budget; the channel roll-out fine-tune changes only the reward; bad resumes, unreachable budgets
+ * and a run without a validation split fail with clear messages. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -411,6 +411,49 @@ START_TEST(test_cpr_auto)
 }
 END_TEST
 
+/* The channel search's roll-out fine-tune (cp_nb_iters_ft_rlout): with the same seed the agent
+ * makes the same first roll-out, and only its reward changes, because the pruned copy is trained
+ * before it is measured. */
+static void search_ft(const char *model, const char *steps, char *out, size_t len)
+{
+    struct pf_run *r = pf_test_run("channel", model);
+    const char *kv[][2] = {{"cp_prune_option", "auto"},     {"cp_preserve_ratio", "0.6"},
+                           {"cp_nb_batches", "2"},          {"cp_nb_rlouts", "1"},
+                           {"cp_nb_rlouts_min", "1"},       {"nb_epochs", "0"},
+                           {"rl_nb_smpls_eval", "200"},     {"ddpg_batch_size", "8"},
+                           {"cp_nb_iters_ft_rlout", steps}, {"seed", "5"}};
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        ck_assert_int_eq(pf_opts_set(&r->opts, kv[i][0], kv[i][1], "t"), 0);
+    ck_assert_int_eq(pf_run_open_dir(r, dir), 0);
+    snprintf(out, len, "%s", r->dir);
+    ck_assert_msg(pf_run_exec(r) == 0, "%s", pf_err_msg());
+    pf_run_free(r);
+}
+
+START_TEST(test_channel_reward_finetune)
+{
+    const char *model = trained_model();
+    char a[1024], b[1024];
+    search_ft(model, "0", a, sizeof a);
+    search_ft(model, "30", b, sizeof b);
+    int na, nb;
+    char **ra = rows_of(a, &na), **rb = rows_of(b, &nb);
+    ck_assert_int_eq(na, 2);
+    ck_assert_int_eq(nb, 2);
+    /* columns: rlout, reward, best, actor/critic loss, noise, budget, values (seconds dropped) */
+    const char *va = ra[1], *vb = rb[1];
+    for (int k = 0; k < 5; k++) {
+        va = strchr(va, ',') + 1;
+        vb = strchr(vb, ',') + 1;
+    }
+    ck_assert_str_eq(va, vb); /* the same strategy */
+    double rwa = strtod(strchr(ra[1], ',') + 1, NULL), rwb = strtod(strchr(rb[1], ',') + 1, NULL);
+    ck_assert_msg(rwa != rwb, "the fine-tune left the reward at %g", rwa);
+    free_rows(ra, na);
+    free_rows(rb, nb);
+}
+END_TEST
+
 Suite *rlsearch_suite(void);
 Suite *rlsearch_suite(void)
 {
@@ -426,6 +469,7 @@ Suite *rlsearch_suite(void)
     tcase_add_test(tc, test_channel_search_resume);
     tcase_add_test(tc, test_search_errors);
     tcase_add_test(tc, test_cpr_auto);
+    tcase_add_test(tc, test_channel_reward_finetune);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -51,6 +51,7 @@ static const struct pf_opt_spec cp_opts[] = {
      "auto mode: floor of the flops reward"},
     {"cp_fill_budget", PF_OPT_BOOL, "True", 0, 0, NULL,
      "auto mode: raise a strategy below the budget to it (False: PocketFlow's search)"},
+    PF_RL_CHANNEL_FT_OPTS("cp_"),
     {"cp_lrn_rate_ft", PF_OPT_FLOAT, "1e-4", 1e-9, 10, NULL, "Adam rate of group fine-tuning"},
     {"cp_nb_iters_ft_ratio", PF_OPT_FLOAT, "0.2", 0.0, 1.0, NULL,
      "fraction of the schedule used by a group fine-tune"},

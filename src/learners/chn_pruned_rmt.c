@@ -46,6 +46,7 @@ static const struct pf_opt_spec cpr_opts[] = {
      "auto mode: floor of the flops reward"},
     {"cpr_fill_budget", PF_OPT_BOOL, "True", 0, 0, NULL,
      "auto mode: raise a strategy below the budget to it (False: PocketFlow's search)"},
+    PF_RL_CHANNEL_FT_OPTS("cpr_"),
     {"cpr_skip_frst_layer", PF_OPT_BOOL, "True", 0, 0, NULL, "leave the first conv's input alone"},
     {"cpr_skip_last_layer", PF_OPT_BOOL, "False", 0, 0, NULL, "leave the last conv's input alone"},
     {"cpr_skip_op_names", PF_OPT_STR, "", 0, 0, NULL,

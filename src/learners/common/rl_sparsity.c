@@ -182,20 +182,7 @@ static int wss_evaluate(struct pf_rl_search *b, const double *v, int rlout, doub
                                    pf_opts_float(&r->opts, "ws_lrn_rate_rg"), seed)) < 0)
         goto out;
     r->model = copy;
-    if (ft > 0) {
-        struct pf_train_cfg tc;
-        pf_run_train_cfg(r, &tc);
-        tc.optim.kind = PF_OPTIM_ADAM;
-        tc.optim.weight_decay = 0.0;
-        tc.sched.kind = PF_LR_CONSTANT;
-        tc.sched.lrn_rate_init = pf_opts_float(&r->opts, "ws_lrn_rate_ft");
-        tc.sched.batch_size_norm = tc.batch;
-        tc.nb_epochs_rat = 1.0;
-        tc.augment = false;
-        tc.seed = seed;
-        pf_train_cfg_set_epochs(&tc, (double)ft * tc.batch / (double)r->n_train);
-        rc = pf_train(copy, r->train, r->train_idx, r->n_train, &tc, NULL, NULL);
-    }
+    rc = pf_rl_finetune(r, copy, ft, pf_opts_float(&r->opts, "ws_lrn_rate_ft"), seed);
     double acc = 0.0;
     if (rc == 0)
         rc = pf_rl_val_accuracy(r, &acc);

@@ -13,6 +13,7 @@
 #include "engine/core/pf_status.h"
 #include "engine/core/pf_time.h"
 #include "engine/model/plan.h"
+#include "learners/common/compress.h"
 #include "learners/common/rlsearch.h"
 
 #define RL_STATE_FORMAT  "pocketflow-rl-search"
@@ -452,6 +453,24 @@ int pf_rl_val_accuracy(struct pf_run *r, double *acc)
     if (rc == 0)
         *acc = res.accuracy;
     return rc;
+}
+
+int pf_rl_finetune(struct pf_run *r, struct pf_model *m, long steps, double lrn_rate, uint64_t seed)
+{
+    if (steps <= 0)
+        return 0;
+    struct pf_train_cfg tc;
+    pf_run_train_cfg(r, &tc);
+    tc.optim.kind = PF_OPTIM_ADAM;
+    tc.optim.weight_decay = 0.0;
+    tc.sched.kind = PF_LR_CONSTANT;
+    tc.sched.lrn_rate_init = lrn_rate;
+    tc.sched.batch_size_norm = tc.batch;
+    tc.nb_epochs_rat = 1.0;
+    tc.augment = false;
+    tc.seed = seed;
+    pf_train_cfg_set_epochs(&tc, (double)steps * tc.batch / (double)r->n_train);
+    return pf_train(m, r->train, r->train_idx, r->n_train, &tc, NULL, NULL);
 }
 
 double pf_rl_bisect(double lo, double hi, bool (*fits)(void *user, double u), void *user)

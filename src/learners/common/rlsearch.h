@@ -95,6 +95,13 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
  * without one, so rewards never come from the test set). */
 int pf_rl_val_accuracy(struct pf_run *r, double *acc);
 
+/* A roll-out's short fine-tune before its reward: steps of Adam at a constant lrn_rate on the
+ * training split (no augmentation, no weight decay), seeded by seed, on m (a pruned or masked
+ * copy of the run's model). The weight-sparse search (ws_nb_iters_ft) and the channel search
+ * (<prefix>nb_iters_ft_rlout) share it. */
+int pf_rl_finetune(struct pf_run *r, struct pf_model *m, long steps, double lrn_rate,
+                   uint64_t seed);
+
 /* Divides column j of feat (rows x cols, row-major) by its largest value, for j in [first, last)
  * (a column that is all zeros stays). Returns the largest value of column last - 1. The searches'
  * static state features go through this. */
@@ -130,11 +137,22 @@ struct pf_cp_spec;
 int pf_rl_channel_new(struct pf_run *r, const struct pf_cp_spec *spec, double preserve,
                       int rlouts_min, bool flops_reward, double noise_tol, bool fill,
                       struct pf_rl_search **out);
+/* The channel search's roll-out fine-tune, option rows of CP (P "cp_") and CPR (P "cpr_"). */
+/* clang-format off */
+#define PF_RL_CHANNEL_FT_OPTS(P)                                                                   \
+    {P "nb_iters_ft_rlout", PF_OPT_INT, "0", 0, 100000000, NULL,                                   \
+     "auto mode: Adam steps on each roll-out's pruned copy before its reward (0: PocketFlow's "    \
+     "reward, none)"},                                                                             \
+    {P "lrn_rate_ft_rlout", PF_OPT_FLOAT, "3e-4", 1e-9, 10, NULL,                                  \
+     "auto mode: Adam rate of that fine-tune"}
+/* clang-format on */
+
 /* The whole auto mode of CP and CPR: pf_rl_channel_new with the learner's options
  * <prefix>preserve_ratio, <prefix>nb_rlouts_min, <prefix>reward_policy, <prefix>noise_tolerance,
- * <prefix>fill_budget, then pf_rl_search_plan for <prefix>nb_rlouts roll-outs. *best (the caller's:
- * pf_plan_deinit, free) is the best strategy, also when the search was cancelled (rc
- * -PF_ECANCELLED). */
+ * <prefix>fill_budget, <prefix>nb_iters_ft_rlout and <prefix>lrn_rate_ft_rlout (each roll-out's
+ * pruned copy fine-tuned that many steps before its reward), then pf_rl_search_plan for
+ * <prefix>nb_rlouts roll-outs. *best (the caller's: pf_plan_deinit, free) is the best strategy,
+ * also when the search was cancelled (rc -PF_ECANCELLED). */
 int pf_rl_channel_auto(struct pf_run *r, const struct pf_cp_spec *spec, const char *prefix,
                        struct pf_plan **best);
 
