@@ -29,7 +29,6 @@ struct rl_ctx {
     bool has_best;
 };
 
-/* "<prefix><layer name>" cut to an event name. */
 /* Validation images per reward: rl_nb_smpls_eval, at most the whole validation split. */
 static long eval_count(const struct pf_run *r)
 {
@@ -37,6 +36,7 @@ static long eval_count(const struct pf_run *r)
     return n > (long)r->n_val ? (long)r->n_val : n;
 }
 
+/* "<prefix><layer name>" cut to an event name. */
 static void layer_metric(struct pf_run *r, long step, const char *prefix, int layer, double v)
 {
     char full[PF_NAME_MAX + 32], name[sizeof((struct pf_event *)0)->name];
