@@ -184,11 +184,14 @@ expect_ok rl-eval-clamp 'reward on 200 validation images \(the whole validation 
     --cp_prune_option=auto --cp_preserve_ratio=0.7 --cp_nb_batches=1 --cp_nb_rlouts=1 \
     --cp_nb_rlouts_min=5 --nb_epochs=0 --nb_smpls_val=200 --rl_nb_smpls_eval=999 --no_run_dir \
     --out "$1" 2>&1 | tr "\n" " "' "$APP" "$T/rl-clamp.h5"
-# a search resumed with another budget is refused before anything runs
+# a search resumed with another budget or reward is refused before anything runs; the same
+# options resume it
 rm -rf "$T/rl-res"
 RA="--model assets/nets/fmnist_bn.yaml --data synthetic --learner=channel --cp_prune_option=auto --cp_nb_batches=1 --cp_nb_rlouts_min=1 --nb_epochs=0 --nb_smpls_val=200 --rl_nb_smpls_eval=100"
 expect_ok rl-res-first '"status": "finished"' "$APP" run $RA --cp_preserve_ratio=0.7 --cp_nb_rlouts=2 --runs "$T/rl-res" --out "$T/rl-res.h5" --json
 expect_fail rl-resume-budget "budget of 0.7, this run asks for 0.5" "$APP" run $RA --cp_preserve_ratio=0.5 --cp_nb_rlouts=3 --rl_resume="$(ls -d "$T"/rl-res/*/ | head -1)" --no_run_dir --out "$T/rl-res2.h5"
+expect_fail rl-resume-reward "reward was '', this run's is 'after 5 Adam steps" "$APP" run $RA --cp_preserve_ratio=0.7 --cp_nb_rlouts=3 --cp_nb_iters_ft_rlout=5 --rl_resume="$(ls -d "$T"/rl-res/*/ | head -1)" --no_run_dir --out "$T/rl-res2.h5"
+expect_ok rl-resume-same '"status": "finished"' "$APP" run $RA --cp_preserve_ratio=0.7 --cp_nb_rlouts=2 --rl_resume="$(ls -d "$T"/rl-res/*/ | head -1)" --no_run_dir --out "$T/rl-res3.h5" --json
 expect_fail cpr-bad-option "cpr_prune_option.*uniform|auto" "$APP" run --model assets/nets/fmnist_bn.yaml --data synthetic --learner=chn-pruned-rmt --cpr_prune_option=list --no_run_dir
 expect_fail ddpg-bad-tau "ddpg_tau = 2 is outside" "$APP" run --model "$T/syn.h5" --data synthetic --learner=channel --ddpg_tau=2
 expect_fail ddpg-not-rl "ddpg_tau" "$APP" run --model "$T/syn.h5" --data synthetic --learner=full-prec --ddpg_tau=0.1

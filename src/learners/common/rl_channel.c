@@ -417,6 +417,9 @@ int pf_rl_channel_auto(struct pf_run *r, const struct pf_cp_spec *spec, const ch
     c->ft_steps = pf_opts_int(o, key[FT_STEPS]);
     c->ft_lr = pf_opts_float(o, key[FT_LR]);
     if (c->ft_steps > 0)
+        snprintf(s->reward_desc, sizeof s->reward_desc, "after %ld Adam steps at %g", c->ft_steps,
+                 c->ft_lr);
+    if (c->ft_steps > 0)
         pf_run_log(r,
                    "auto mode: each roll-out's pruned copy is fine-tuned %ld steps (Adam %g) "
                    "before its reward",

@@ -64,9 +64,10 @@ static int save_state(const struct rl_ctx *c, int done)
         return -PF_ENOMEM;
     size_t n = (size_t)snprintf(t, cap,
                                 "format: %s\nversion: %d\nkind: %s\nsteps: %d\nseed: %ld\n"
-                                "target: %.17g\nrlouts_done: %d\nbest_reward: %.17g\nbest: [",
+                                "target: %.17g\nreward: \"%s\"\nrlouts_done: %d\n"
+                                "best_reward: %.17g\nbest: [",
                                 RL_STATE_FORMAT, RL_STATE_VERSION, s->kind, s->n_steps,
-                                pf_opts_int(&c->r->opts, "seed"), s->target, done,
+                                pf_opts_int(&c->r->opts, "seed"), s->target, s->reward_desc, done,
                                 c->has_best ? c->best_reward : -HUGE_VAL);
     for (int t_ = 0; t_ < s->n_steps && c->has_best; t_++)
         n += (size_t)snprintf(t + n, cap - n, "%s%.17g", t_ ? ", " : "", c->best[t_]);
@@ -154,6 +155,18 @@ static int resume(struct rl_ctx *c, struct pf_ddpg *agent, const char *from, int
                "%s: the search was for a budget of %g, this run asks for %g; resume it "
                "with the same budget",
                path, target, s->target);
+        goto out;
+    }
+    const struct pf_cfg *rw = pf_cfg_get(st, "reward"); /* absent in older states */
+    const char *desc = s->reward_desc;
+    if (rw && (rc = pf_cfg_as_str(rw, "reward", &desc)) < 0)
+        goto out;
+    rc = -PF_EINVAL;
+    if (strcmp(desc, s->reward_desc)) {
+        PF_ERR(PF_EINVAL,
+               "%s: the search's reward was '%s', this run's is '%s'; resume it with "
+               "the same reward options",
+               path, desc, s->reward_desc);
         goto out;
     }
     if (n_done < 0 || n_done > c->nb_rlouts) {

@@ -17,7 +17,8 @@
  *     rl/rlouts.csv    one row per roll-out: rlout,reward,best,actor_loss,critic_loss,noise,
  *                      budget,seconds,v0,v1,... (the per-step values)
  *     rl/agent.bin     the agent checkpoint after the latest finished roll-out (ddpg.h)
- *     rl/state.yaml    search kind, budget, roll-outs done, best reward and values, seed
+ *     rl/state.yaml    search kind, budget, reward_desc, roll-outs done, best reward and
+ *                      values, seed
  *     rl/best.plan.yaml  the best strategy as a plan file (plan.h): `info --plan` and the
  *                      workbench read it; the learner then runs with it.
  *     rl/uniform.plan.yaml the uniform strategy at the same budget (for comparisons)
@@ -59,9 +60,12 @@ struct pf_rl_search {
     int n_steps;       /* decisions per roll-out */
     int s_dims;        /* state size */
     double a_min, a_max;
-    int buf_size;          /* replay buffer (PocketFlow: n_steps x 50) */
-    int train_per_rlout;   /* agent train calls after each roll-out (PocketFlow: n_steps) */
-    double target;         /* the budget, for rl_target */
+    int buf_size;        /* replay buffer (PocketFlow: n_steps x 50) */
+    int train_per_rlout; /* agent train calls after each roll-out (PocketFlow: n_steps) */
+    double target;       /* the budget, for rl_target */
+    /* what the reward measures, when a search's options change it (rl/state.yaml keeps it and a
+     * resume must match it); empty: fixed by the search kind */
+    char reward_desc[96];
     const int *layer;      /* n_steps: model layer index decided at each step (for names, plans) */
     const double *uniform; /* n_steps: the uniform strategy's values (rl_uniform/...) */
     void *user;
