@@ -202,9 +202,8 @@ static int ch_evaluate(struct pf_rl_search *s, const double *v, int rlout, doubl
     r->model = copy;
     r->plan = &plan;
     rc = pf_chanprune_run(r, &spec, NULL);
-    uint64_t seed = (uint64_t)pf_opts_int(&r->opts, "seed") * 1000003u + (uint64_t)rlout;
     if (rc == 0)
-        rc = pf_rl_finetune(r, r->model, c->ft_steps, c->ft_lr, seed);
+        rc = pf_rl_finetune(r, r->model, c->ft_steps, c->ft_lr, pf_rl_rlout_seed(r, rlout));
     double acc = 0.0;
     if (rc == 0)
         rc = pf_rl_val_accuracy(r, &acc);
@@ -416,14 +415,11 @@ int pf_rl_channel_auto(struct pf_run *r, const struct pf_cp_spec *spec, const ch
     struct ch_search *c = (struct ch_search *)s;
     c->ft_steps = pf_opts_int(o, key[FT_STEPS]);
     c->ft_lr = pf_opts_float(o, key[FT_LR]);
-    if (c->ft_steps > 0)
+    if (c->ft_steps > 0) {
         snprintf(s->reward_desc, sizeof s->reward_desc, "after %ld Adam steps at %g", c->ft_steps,
                  c->ft_lr);
-    if (c->ft_steps > 0)
-        pf_run_log(r,
-                   "auto mode: each roll-out's pruned copy is fine-tuned %ld steps (Adam %g) "
-                   "before its reward",
-                   c->ft_steps, c->ft_lr);
+        pf_run_log(r, "auto mode: each roll-out's pruned copy is rewarded %s", s->reward_desc);
+    }
     rc = pf_rl_search_plan(r, s, (int)pf_opts_int(o, key[RLOUTS]), best);
     pf_rl_search_free(s);
     return rc;

@@ -152,7 +152,7 @@ static int wss_evaluate(struct pf_rl_search *b, const double *v, int rlout, doub
         struct pf_wtarget *t;
         int n;
     } s = {0};
-    uint64_t seed = (uint64_t)pf_opts_int(&r->opts, "seed") * 1000003u + (uint64_t)rlout;
+    uint64_t seed = pf_rl_rlout_seed(r, rlout);
     int rc = pf_model_clone(orig, &copy);
     if (rc < 0)
         return rc;

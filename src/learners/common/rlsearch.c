@@ -468,6 +468,11 @@ int pf_rl_val_accuracy(struct pf_run *r, double *acc)
     return rc;
 }
 
+uint64_t pf_rl_rlout_seed(const struct pf_run *r, int rlout)
+{
+    return (uint64_t)pf_opts_int(&r->opts, "seed") * 1000003u + (uint64_t)rlout;
+}
+
 int pf_rl_finetune(struct pf_run *r, struct pf_model *m, long steps, double lrn_rate, uint64_t seed)
 {
     if (steps <= 0)

@@ -106,6 +106,11 @@ int pf_rl_val_accuracy(struct pf_run *r, double *acc);
 int pf_rl_finetune(struct pf_run *r, struct pf_model *m, long steps, double lrn_rate,
                    uint64_t seed);
 
+/* The seed of roll-out rlout's own randomness (its fine-tune batches, the sparsity search's
+ * regression samples): a function of (run seed, rlout) only, so a resumed search repeats it.
+ * rlout -1 is the uniform strategy's evaluation. */
+uint64_t pf_rl_rlout_seed(const struct pf_run *r, int rlout);
+
 /* Divides column j of feat (rows x cols, row-major) by its largest value, for j in [first, last)
  * (a column that is all zeros stays). Returns the largest value of column last - 1. The searches'
  * static state features go through this. */
