@@ -534,7 +534,8 @@ static struct cmd cmds[] = {
      pf_cli_info_opts, pf_cli_info},
     {"bench", "",
      "Speed: training and inference images/s, batch-1 latency, peak memory; "
-     "--layers: per layer.",
+     "--layers: per layer, and the whole model through the training graph and through the "
+     "inference network (batch norm folded, blocked layout).",
      bench_opts, cmd_bench},
     {"sensitivity", "MODEL.h5 ",
      "Accuracy of L1-norm pruning of each channel group at each ratio, no fine-tuning.",

@@ -16,12 +16,14 @@
 #include "engine/core/pf_status.h"
 #include "engine/core/pf_time.h"
 #include "engine/model/groups.h"
+#include "engine/model/infer.h"
 #include "engine/model/plan.h"
 #include "engine/model/profile.h"
 
 struct timing {
     double *layer_s; /* n_layers medians */
     double model_s;  /* median of whole forwards */
+    double infer_s;  /* median of whole forwards of the inference network (infer.h) */
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -30,7 +32,30 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Times m on x (N samples): per-layer medians and the whole forward's median. */
+/* The median time of the inference network of m on x (N samples); runs has `steps` slots. */
+static int time_infer(const struct pf_model *m, const float *x, int N, int warm, int steps,
+                      double *runs, double *out)
+{
+    struct pf_infer_net *net = NULL;
+    float *logits = pf_malloc((size_t)N * m->classes * sizeof *logits);
+    int rc = logits ? pf_infer_net_new(m, &net) : -PF_ENOMEM;
+    for (int s = 0; rc == 0 && s < warm + steps; s++) {
+        double t0 = pf_now_s();
+        rc = pf_infer_net_forward(net, x, N, logits);
+        if (s >= warm)
+            runs[s - warm] = pf_now_s() - t0;
+    }
+    if (rc == 0) {
+        qsort(runs, (size_t)steps, sizeof *runs, cmp_double);
+        *out = runs[steps / 2];
+    }
+    pf_infer_net_free(net);
+    free(logits);
+    return rc;
+}
+
+/* Times m on x (N samples): per-layer medians, the whole forward's median and the inference
+ * network's. */
 static int time_model(struct pf_model *m, const float *x, int N, int warm, int steps,
                       struct timing *t)
 {
@@ -70,10 +95,24 @@ static int time_model(struct pf_model *m, const float *x, int N, int warm, int s
     }
     qsort(whole, (size_t)steps, sizeof *whole, cmp_double);
     t->model_s = whole[steps / 2];
-    rc = 0;
+    rc = time_infer(m, x, N, warm, steps, whole, &t->infer_s);
+    if (rc == -PF_EUNSUPPORTED) { /* the training-graph timing still stands */
+        fprintf(stderr, "no inference-network timing: %s\n", pf_err_msg());
+        t->infer_s = 0.0;
+        rc = 0;
+    }
 done:
     free(runs);
     return rc;
+}
+
+/* `, "key": ms` (null when not measured). */
+static void json_ms(const char *key, double s)
+{
+    if (s > 0)
+        printf(", \"%s\": %.6f", key, s * 1e3);
+    else
+        printf(", \"%s\": null", key);
 }
 
 /* The physically shrunk copy of m under the profile's group keep counts. */
@@ -189,12 +228,20 @@ int pf_cli_bench_layers(struct cmd *c, const char *pos)
         }
         printf("], \"macs\": %llu, \"model_ms\": %.6f, \"sum_layers_ms\": %.6f",
                (unsigned long long)p->before.macs, tb.model_s * 1e3, sum_b * 1e3);
+        json_ms("infer_ms", tb.infer_s);
         if (plan_path)
             printf(", \"after_macs\": %llu, \"after_model_ms\": %.6f, \"macs_ratio\": %.6f, "
                    "\"speedup\": %.4f",
                    (unsigned long long)p->after.macs, ta.model_s * 1e3,
                    p->before.macs ? (double)p->after.macs / p->before.macs : 0.0,
                    ta.model_s > 0 ? tb.model_s / ta.model_s : 0.0);
+        if (plan_path) {
+            json_ms("after_infer_ms", ta.infer_s);
+            if (tb.infer_s > 0 && ta.infer_s > 0)
+                printf(", \"infer_speedup\": %.4f", tb.infer_s / ta.infer_s);
+            else
+                printf(", \"infer_speedup\": null");
+        }
         printf("}\n");
         rc = 0;
         goto done;
@@ -221,12 +268,19 @@ int pf_cli_bench_layers(struct cmd *c, const char *pos)
            "GFLOP/s\n",
            (unsigned long long)p->before.macs, tb.model_s * 1e3, sum_b * 1e3,
            tb.model_s > 0 ? 2.0 * p->before.macs * N / tb.model_s / 1e9 : 0.0);
+    if (tb.infer_s > 0)
+        printf("inference network (batch norm folded, blocked layout): %.4f ms per forward, "
+               "%.2f GFLOP/s\n",
+               tb.infer_s * 1e3, 2.0 * p->before.macs * N / tb.infer_s / 1e9);
     if (plan_path) {
         double mr = p->before.macs ? (double)p->after.macs / p->before.macs : 0.0;
         printf("shrunk: %llu MACs, measured %.4f ms per forward (sum of layers %.4f ms)\n",
                (unsigned long long)p->after.macs, ta.model_s * 1e3, sum_a * 1e3);
         printf("MACs ratio %.4f (%.2fx fewer); measured speed-up %.2fx\n", mr,
                mr > 0 ? 1.0 / mr : 0.0, ta.model_s > 0 ? tb.model_s / ta.model_s : 0.0);
+        if (tb.infer_s > 0 && ta.infer_s > 0)
+            printf("inference network: shrunk %.4f ms per forward; measured speed-up %.2fx\n",
+                   ta.infer_s * 1e3, tb.infer_s / ta.infer_s);
     }
     rc = 0;
 done:

@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Channels per block of the blocked inference layout (conv2d_blk). */
+#define PF_BLK 16
+
 /* One 2-D convolution, all sizes resolved. x (N, C, H, W), w (K, C/groups, R, S), b (K) or
  * NULL, y (N, K, OH, OW). Padding may be asymmetric (TensorFlow SAME puts the odd pixel at the
  * bottom/right): OH = (H + pad_t + pad_b - R) / stride_h + 1, likewise OW. */
@@ -72,6 +75,18 @@ struct pf_backend_ops {
     int (*gemm_u8s8s32)(int M, int N, int K, const uint8_t *A, int32_t a_zp, const int8_t *B,
                         int32_t *C);
 
+    /* Float inference on the BLOCKED layout (the inference network, model/infer.h): an
+     * activation of C channels is (N, ceil(C / PF_BLK), H, W, PF_BLK), channel c of pixel (h, w)
+     * at [n][c / PF_BLK][h][w][c % PF_BLK], the lanes past C zero. oneDNN's AVX-512 kernels work
+     * on this layout (nChw16c), so a chain of convolutions runs without reorders.
+     * conv2d_blk: y (blocked, K channels) = act(conv(x, w) + b), x blocked, or plain
+     * (N, C, H, W) when x_plain (a network input); w (K, C/groups, R, S) plain and unchanged
+     * between calls on the same state with the same pointer (a backend may keep its reordered
+     * copy); b (K) or NULL; act the clamp [lo, hi] as below; y's padding lanes are written 0.
+     * 0 or a negative PF_E* code. */
+    int (*conv2d_blk)(const struct pf_conv_desc *d, void **state, bool x_plain, const float *x,
+                      const float *w, const float *b, float lo, float hi, float *y);
+
     /* Element-wise and per-channel work on float activations (what sits between the
      * convolutions). A clamp [lo, hi] stands for the fused activation: (-inf, inf) none,
      * [0, inf) ReLU, [0, 6] ReLU6: act(v) = v > lo ? (v < hi ? v : hi) : lo. Its gradient is
@@ -131,6 +146,8 @@ int pf_conv2d_u8s8s32(const struct pf_conv_desc *d, void **state, const uint8_t 
                       const int8_t *w, int32_t *acc);
 int pf_gemm_u8s8s32(int M, int N, int K, const uint8_t *A, int32_t a_zp, const int8_t *B,
                     int32_t *C);
+int pf_conv2d_blk(const struct pf_conv_desc *d, void **state, bool x_plain, const float *x,
+                  const float *w, const float *b, float lo, float hi, float *y);
 void pf_add_act(size_t n, int k, const float *const *xs, float lo, float hi, float *y);
 void pf_act_backward_to(size_t n, float lo, float hi, const float *y, const float *dy, int k,
                         float *const *dx);

@@ -184,17 +184,23 @@ struct edge {
     bool keep;             /* this run: `inner` goes to `own` instead of the scratch slot */
     void *own;             /* lazily allocated home of `inner` when kept; NULL before */
     size_t size;           /* bytes of `inner` */
-    bool constant;         /* int8 weights: reordered once per caller buffer, then reused */
+    bool constant;         /* inference weights: reordered once per caller buffer, then reused */
     const void *reordered; /* the caller buffer `inner` currently holds (constant edges) */
     dnnl_memory_t user;
     dnnl_memory_t inner;
     dnnl_primitive_t reorder;
 };
 
+/* What a step's tensors are: float32 NCHW (training), the int8 inference step's u8 / s8 / s32
+ * channels-last tensors, or the blocked float inference step's nChw16c activations. */
+enum step_mode { MODE_F32, MODE_INT8, MODE_BLK };
+
 /* One operation (forward, backward data or backward weights) built for one descriptor. */
 struct step {
     bool built;
-    bool int8;                  /* the integer inference step (u8 / s8 / s32 tensors) */
+    enum step_mode mode;        /* tensor types and activation layout */
+    bool x_plain;               /* blocked step: the source is plain NCHW (a network input) */
+    float lo, hi;               /* blocked step: the fused clamp it was built with */
     bool bias;                  /* built with bias (forward) or diff bias (backward weights) */
     dnnl_primitive_desc_t hint; /* forward descriptor guiding a backward one; NULL for forward */
     dnnl_primitive_desc_t pd;
@@ -209,8 +215,14 @@ struct conv_state {
     dnnl_stream_t stream;
     struct step fwd, bwd_data, bwd_weights;
     struct step int8_fwd; /* u8 x s8 -> s32 inference, runtime source zero point */
-    const void *fwd_x;    /* caller x whose reorder fwd's kept src buffer holds; NULL: none */
-    bool after_bwd;       /* the last call was conv2d_backward: training, keep x's copy */
+    struct step blk_fwd;  /* float inference on the blocked layout, fused clamp */
+    /* blk_fwd runs the channel counts padded to whole blocks: its weights and bias padded with
+     * zeros, copied from the caller's (blk_w_of, blk_b_of) */
+    struct pf_conv_desc blk_d;
+    float *blk_w, *blk_b;
+    const float *blk_w_of, *blk_b_of;
+    const void *fwd_x; /* caller x whose reorder fwd's kept src buffer holds; NULL: none */
+    bool after_bwd;    /* the last call was conv2d_backward: training, keep x's copy */
 };
 
 static void step_free(struct step *st)
@@ -234,11 +246,21 @@ static void step_free(struct step *st)
     memset(st, 0, sizeof *st);
 }
 
+static void blk_free(struct conv_state *s)
+{
+    step_free(&s->blk_fwd);
+    free(s->blk_w);
+    free(s->blk_b);
+    s->blk_w = s->blk_b = NULL;
+    s->blk_w_of = s->blk_b_of = NULL;
+}
+
 static void cpu_conv_state_free(void *state)
 {
     struct conv_state *s = state;
     if (!s)
         return;
+    blk_free(s);
     step_free(&s->int8_fwd);
     step_free(&s->bwd_weights);
     step_free(&s->bwd_data);
@@ -278,6 +300,7 @@ static int state_get(const struct pf_conv_desc *d, void **slot, struct conv_stat
         }
         *slot = s;
     }
+    blk_free(s);
     step_free(&s->int8_fwd);
     step_free(&s->bwd_weights);
     step_free(&s->bwd_data);
@@ -293,19 +316,20 @@ static int state_get(const struct pf_conv_desc *d, void **slot, struct conv_stat
 enum md_kind { MD_X, MD_W, MD_B, MD_Y, MD_ZP };
 
 /* Element type of each kind: float32, or for the int8 step u8 / s8 / s32 (dt_int8). */
-static dnnl_data_type_t md_type(enum md_kind kind, bool int8)
+static dnnl_data_type_t md_type(enum md_kind kind, enum step_mode mode)
 {
     if (kind == MD_ZP)
         return dnnl_s32;
-    if (!int8)
+    if (mode != MODE_INT8)
         return dnnl_f32;
     return kind == MD_X ? dnnl_u8 : kind == MD_W ? dnnl_s8 : dnnl_s32;
 }
 
-/* Memory descriptor of one tensor of d: plain (the caller's layout) or format any; float32, or
- * the int8 step's types. MD_ZP is the one-element zero point. */
+/* Memory descriptor of one tensor of d: the caller's layout for a step of that mode (`plain`;
+ * x_plain: a blocked step's source is NCHW) or format any. MD_ZP is the one-element zero
+ * point. */
 static int md_init_t(dnnl_memory_desc_t *md, const struct pf_conv_desc *d, enum md_kind kind,
-                     bool plain, bool int8)
+                     bool plain, enum step_mode mode, bool x_plain)
 {
     if (kind == MD_ZP) {
         dnnl_dims_t one = {1};
@@ -335,9 +359,11 @@ static int md_init_t(dnnl_memory_desc_t *md, const struct pf_conv_desc *d, enum 
         }
         break;
     }
-    if (int8 && (kind == MD_X || kind == MD_Y))
+    if (mode == MODE_INT8 && (kind == MD_X || kind == MD_Y))
         tag = dnnl_nhwc; /* the int8 path keeps activations channels-last */
-    return dn(dnnl_memory_desc_init_by_tag(md, nd, dims, md_type(kind, int8),
+    if (mode == MODE_BLK && (kind == MD_Y || (kind == MD_X && !x_plain)))
+        tag = dnnl_nChw16c; /* PF_BLK */
+    return dn(dnnl_memory_desc_init_by_tag(md, nd, dims, md_type(kind, mode),
                                            plain ? tag : dnnl_format_tag_any),
               "memory descriptor");
 }
@@ -346,7 +372,7 @@ static int md_init_t(dnnl_memory_desc_t *md, const struct pf_conv_desc *d, enum 
 static int md_init(dnnl_memory_desc_t *md, const struct pf_conv_desc *d, enum md_kind kind,
                    bool plain)
 {
-    return md_init_t(md, d, kind, plain, false);
+    return md_init_t(md, d, kind, plain, MODE_F32, false);
 }
 
 /* The four format-any descriptors of d. */
@@ -387,7 +413,7 @@ static int edge_build(struct edge *e, const struct pf_conv_desc *d, const struct
     e->arg = arg;
     e->out = out;
     e->slot = slot;
-    int rc = md_init_t(&user, d, kind, true, st->int8);
+    int rc = md_init_t(&user, d, kind, true, st->mode, st->x_plain);
     if (rc)
         return rc;
     if (kind == MD_ZP) /* an attribute argument: always the plain one-element layout */
@@ -688,10 +714,10 @@ static int build_int8_fwd(struct conv_state *s)
     dnnl_dims_t strides = {d->stride_h, d->stride_w};
     dnnl_dims_t pad_l = {d->pad_t, d->pad_l}, pad_r = {d->pad_b, d->pad_r};
     const int32_t runtime = DNNL_RUNTIME_S32_VAL;
-    st->int8 = true;
+    st->mode = MODE_INT8;
     int rc = 0;
     for (int k = MD_X; k <= MD_Y && !rc; k++)
-        rc = md_init_t(&md[k], d, (enum md_kind)k, false, true);
+        rc = md_init_t(&md[k], d, (enum md_kind)k, false, MODE_INT8, false);
     if (!rc)
         rc = dn(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference,
                                                    dnnl_convolution_direct, &md[MD_X], &md[MD_W],
@@ -765,6 +791,115 @@ static inline float clamp_act(float v, float lo, float hi)
 static inline bool act_none(float lo, float hi)
 {
     return isinf(lo) && lo < 0 && isinf(hi) && hi > 0;
+}
+
+/* ---- float inference on the blocked layout ---- */
+
+/* The blocked step: source nChw16c (or plain NCHW), destination nChw16c, weights in the layout
+ * oneDNN picks (reordered once per weight buffer), the clamp as an eltwise post-op. */
+static int build_blk_fwd(struct conv_state *s, bool x_plain, bool bias, float lo, float hi)
+{
+    struct step *st = &s->blk_fwd;
+    const struct pf_conv_desc *d = &s->blk_d;
+    static const int args[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
+    static const bool outs[] = {false, false, true, false};
+    static const enum md_kind kinds[] = {MD_X, MD_W, MD_Y, MD_B};
+    dnnl_memory_desc_t md[4];
+    dnnl_convolution_desc_t cd;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    dnnl_dims_t strides = {d->stride_h, d->stride_w};
+    dnnl_dims_t pad_l = {d->pad_t, d->pad_l}, pad_r = {d->pad_b, d->pad_r};
+    st->mode = MODE_BLK;
+    st->x_plain = x_plain;
+    st->bias = bias;
+    st->lo = lo;
+    st->hi = hi;
+    int rc = 0;
+    /* source and destination in the caller's layout (no reorders), weights any */
+    for (int k = MD_X; k <= MD_Y && !rc; k++)
+        rc = md_init_t(&md[k], d, (enum md_kind)k, k != MD_W, MODE_BLK, x_plain);
+    if (!rc)
+        rc = dn(dnnl_convolution_forward_desc_init(
+                    &cd, dnnl_forward_inference, dnnl_convolution_direct, &md[MD_X], &md[MD_W],
+                    bias ? &md[MD_B] : NULL, &md[MD_Y], strides, pad_l, pad_r),
+                "blocked convolution descriptor");
+    if (!rc)
+        rc = dn(dnnl_primitive_attr_create(&attr), "attribute creation");
+    if (!rc && !act_none(lo, hi)) {
+        rc = dn(dnnl_post_ops_create(&po), "post-op creation");
+        if (!rc)
+            rc = isinf(hi)
+                     ? dn(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f),
+                          "ReLU post-op")
+                     : dn(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip, lo, hi),
+                          "clip post-op");
+        if (!rc)
+            rc = dn(dnnl_primitive_attr_set_post_ops(attr, po), "post-op attribute");
+    }
+    if (!rc)
+        rc = dn(dnnl_primitive_desc_create(&st->pd, &cd, attr, engine, NULL),
+                "blocked convolution primitive descriptor");
+    if (po)
+        dnnl_post_ops_destroy(po);
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    if (!rc)
+        rc = step_finish(st, d, bias ? 4 : 3, args, outs, kinds, NULL);
+    if (!rc)
+        st->e[1].constant = true;
+    if (rc)
+        step_free(st);
+    return rc;
+}
+
+static int cpu_conv_blk(const struct pf_conv_desc *d, void **state, bool x_plain, const float *x,
+                        const float *w, const float *b, float lo, float hi, float *y)
+{
+    struct conv_state *s;
+    int rc = state_get(d, state, &s);
+    if (rc)
+        return rc;
+    /* ReLU (lo 0, hi inf) needs lo exactly 0: the post-op is max(v, 0) */
+    if (!act_none(lo, hi) && isinf(hi) && lo != 0.0f)
+        return PF_ERR(PF_EINVAL, "blocked convolution: clamp [%g, inf) is not a ReLU", (double)lo);
+    struct step *st = &s->blk_fwd;
+    if (st->built &&
+        (st->x_plain != x_plain || st->bias != (b != NULL) || st->lo != lo || st->hi != hi))
+        blk_free(s);
+    if (!st->built) {
+        /* oneDNN 2.6 has no JIT kernel for some channel counts that are not whole blocks on
+         * this layout (11 input channels fell back to its reference loops, 300x slower); the
+         * padding lanes hold zeros, so the same convolution over whole blocks, with zero
+         * weights and bias at the padding, gives the same output and always gets one. The
+         * network input (plain) and grouped convolutions keep their real counts. */
+        s->blk_d = s->d;
+        if (!x_plain && d->groups == 1) {
+            s->blk_d.C = (d->C + PF_BLK - 1) / PF_BLK * PF_BLK;
+            s->blk_d.K = (d->K + PF_BLK - 1) / PF_BLK * PF_BLK;
+        }
+        if ((rc = build_blk_fwd(s, x_plain, b != NULL, lo, hi)))
+            return rc;
+    }
+    const struct pf_conv_desc *pd = &s->blk_d;
+    bool padded = pd->C != d->C || pd->K != d->K;
+    if (padded && (w != s->blk_w_of || b != s->blk_b_of)) {
+        size_t per = (size_t)pd->R * pd->S;
+        if (!s->blk_w && !(s->blk_w = pf_calloc((size_t)pd->K * pd->C * per, sizeof *w)))
+            return -PF_ENOMEM;
+        if (b && !s->blk_b && !(s->blk_b = pf_calloc((size_t)pd->K, sizeof *b)))
+            return -PF_ENOMEM;
+        for (int k = 0; k < d->K; k++)
+            memcpy(s->blk_w + (size_t)k * pd->C * per, w + (size_t)k * d->C * per,
+                   (size_t)d->C * per * sizeof *w);
+        if (b)
+            memcpy(s->blk_b, b, (size_t)d->K * sizeof *b);
+        s->blk_w_of = w;
+        s->blk_b_of = b;
+        st->e[1].reordered = NULL; /* the padded copy changed: reorder it again */
+    }
+    void *ptr[] = {(void *)x, padded ? s->blk_w : (void *)w, y, padded ? s->blk_b : (void *)b};
+    return step_run(s, st, ptr);
 }
 
 /* add_act on elements [i0, i1). */
@@ -1027,6 +1162,7 @@ const struct pf_backend_ops pf_backend_cpu = {
     .conv_state_free = cpu_conv_state_free,
     .conv2d_u8s8s32 = cpu_conv_u8s8s32,
     .gemm_u8s8s32 = cpu_gemm_u8s8s32,
+    .conv2d_blk = cpu_conv_blk,
     .add_act = cpu_add_act,
     .act_backward = cpu_act_backward,
     .accumulate = cpu_accumulate,

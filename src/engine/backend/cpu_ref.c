@@ -43,11 +43,25 @@ static inline size_t wi(const struct pf_conv_desc *d, int k, int c, int r, int s
     return (((size_t)k * (d->C / d->groups) + c) * d->R + r) * d->S + s;
 }
 
-static int ref_conv_fwd(const struct pf_conv_desc *d, void **state, const float *x, const float *w,
-                        const float *b, float *y)
+/* Blocked index (backend.h, conv2d_blk) of channel c of pixel (h, w) of image n, C channels. */
+static inline size_t bi(int C, int H, int W, int n, int c, int h, int w)
 {
-    (void)state;
+    size_t cb = (size_t)(C + PF_BLK - 1) / PF_BLK;
+    return ((((size_t)n * cb + (size_t)(c / PF_BLK)) * H + h) * W + w) * PF_BLK + c % PF_BLK;
+}
+
+static inline float clamp_act(float v, float lo, float hi)
+{
+    return v > lo ? (v < hi ? v : hi) : lo;
+}
+
+/* The forward convolution, x and y plain (NCHW) or blocked; a blocked y gets the clamp. */
+static void conv_loops(const struct pf_conv_desc *d, const float *x, bool x_blk, const float *w,
+                       const float *b, float lo, float hi, float *y, bool y_blk)
+{
     int cg = d->C / d->groups, kg = d->K / d->groups;
+    if (y_blk)
+        memset(y, 0, bi(d->K, d->OH, d->OW, d->N, 0, 0, 0) * sizeof *y);
     for (int n = 0; n < d->N; n++)
         for (int k = 0; k < d->K; k++) {
             int g = k / kg;
@@ -63,12 +77,33 @@ static int ref_conv_fwd(const struct pf_conv_desc *d, void **state, const float 
                                 int ww = ow * d->stride_w - d->pad_l + q;
                                 if (ww < 0 || ww >= d->W)
                                     continue;
-                                s += (double)x[xi(d, n, g * cg + c, h, ww)] * w[wi(d, k, c, r, q)];
+                                int cc = g * cg + c;
+                                float v = x[x_blk ? bi(d->C, d->H, d->W, n, cc, h, ww)
+                                                  : xi(d, n, cc, h, ww)];
+                                s += (double)v * w[wi(d, k, c, r, q)];
                             }
                         }
-                    y[yi(d, n, k, oh, ow)] = (float)s;
+                    if (y_blk)
+                        y[bi(d->K, d->OH, d->OW, n, k, oh, ow)] = clamp_act((float)s, lo, hi);
+                    else
+                        y[yi(d, n, k, oh, ow)] = (float)s;
                 }
         }
+}
+
+static int ref_conv_fwd(const struct pf_conv_desc *d, void **state, const float *x, const float *w,
+                        const float *b, float *y)
+{
+    (void)state;
+    conv_loops(d, x, false, w, b, 0.0f, 0.0f, y, false);
+    return 0;
+}
+
+static int ref_conv_blk(const struct pf_conv_desc *d, void **state, bool x_plain, const float *x,
+                        const float *w, const float *b, float lo, float hi, float *y)
+{
+    (void)state;
+    conv_loops(d, x, !x_plain, w, b, lo, hi, y, true);
     return 0;
 }
 
@@ -192,11 +227,6 @@ static int ref_gemm_u8s8s32(int M, int N, int K, const uint8_t *A, int32_t a_zp,
 
 /* ---- element-wise and per-channel ---- */
 
-static inline float clamp_act(float v, float lo, float hi)
-{
-    return v > lo ? (v < hi ? v : hi) : lo;
-}
-
 static void ref_add_act(size_t n, int k, const float *const *xs, float lo, float hi, float *y)
 {
     for (size_t i = 0; i < n; i++) {
@@ -295,6 +325,7 @@ const struct pf_backend_ops pf_backend_cpu_ref = {
     .conv_state_free = ref_conv_state_free,
     .conv2d_u8s8s32 = ref_conv_u8s8s32,
     .gemm_u8s8s32 = ref_gemm_u8s8s32,
+    .conv2d_blk = ref_conv_blk,
     .add_act = ref_add_act,
     .act_backward = ref_act_backward,
     .accumulate = ref_accumulate,

@@ -113,6 +113,13 @@ int pf_gemm_u8s8s32(int M, int N, int K, const uint8_t *A, int32_t a_zp, const i
     return pf_backend_cpu_ref.gemm_u8s8s32(M, N, K, A, a_zp, B, C);
 }
 
+int pf_conv2d_blk(const struct pf_conv_desc *d, void **state, bool x_plain, const float *x,
+                  const float *w, const float *b, float lo, float hi, float *y)
+{
+    return (current->conv2d_blk ? current->conv2d_blk : pf_backend_cpu_ref.conv2d_blk)(
+        d, state, x_plain, x, w, b, lo, hi, y);
+}
+
 void pf_conv_state_free(void **state)
 {
     if (*state && current->conv_state_free)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine/backend/backend.h"
+#include "engine/core/pf_alloc.h"
 #include "engine/core/pf_status.h"
 
 struct pf_param *pf_layer_add_param(struct pf_layer *l, const char *name, int ndim,
@@ -274,6 +275,34 @@ int pf_layer_yaml_add(char *buf, size_t n, int used, const char *fmt, ...)
     int k = vsnprintf(u < n ? buf + u : NULL, u < n ? n - u : 0, fmt, ap);
     va_end(ap);
     return k < 0 ? k : used + k;
+}
+
+enum { KEYS_MAX = 1024 }; /* a layer's keys take well under this (graph.c allows 512) */
+
+char *pf_layer_keys(const struct pf_layer *l)
+{
+    char *s = pf_malloc(KEYS_MAX);
+    if (!s)
+        return NULL;
+    s[0] = 0;
+    if (l->ops->to_yaml)
+        l->ops->to_yaml(l, s, KEYS_MAX);
+    return s;
+}
+
+int pf_layer_cfg(const struct pf_layer *l, struct pf_cfg **out)
+{
+    char *keys = pf_layer_keys(l);
+    size_t n = KEYS_MAX + 2 * PF_NAME_MAX + 32;
+    char *row = keys ? pf_malloc(n) : NULL;
+    int rc = -PF_ENOMEM;
+    if (row) {
+        int len = snprintf(row, n, "{name: %s, type: %s%s}", l->name, l->ops->name, keys);
+        rc = pf_cfg_parse(row, (size_t)len, l->name, out);
+    }
+    free(row);
+    free(keys);
+    return rc;
 }
 
 /* ---- fused activations ---- */

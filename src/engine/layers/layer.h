@@ -204,4 +204,12 @@ int pf_window_resolve(struct pf_window *win, int h, int w, const struct pf_cfg *
                       const char *layer);
 int pf_window_to_yaml(const struct pf_window *win, char *buf, size_t n, int print_stride);
 
+/* A layer's own netdef keys as to_yaml writes them (", kernel: 3, ..."); caller frees. NULL when
+ * out of memory. */
+char *pf_layer_keys(const struct pf_layer *l);
+/* The layer's row as a parsed map {name, type, its keys}, for reading its geometry back (e.g.
+ * with pf_window_parse) outside the layer's own file. Caller frees with pf_cfg_free. 0 or an
+ * error. */
+int pf_layer_cfg(const struct pf_layer *l, struct pf_cfg **out);
+
 #endif

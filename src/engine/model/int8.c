@@ -47,33 +47,6 @@ static int sb_add(struct sbuf *b, const char *fmt, ...)
     }
 }
 
-#define KEYS_MAX 1024 /* a layer's keys take well under this (graph.c allows 512) */
-
-/* The layer's own netdef keys (", kernel: 3, ..."), from ops->to_yaml; caller frees. */
-static char *layer_keys(const struct pf_layer *l)
-{
-    char *s = pf_malloc(KEYS_MAX);
-    if (!s)
-        return NULL;
-    s[0] = 0;
-    if (l->ops->to_yaml)
-        l->ops->to_yaml(l, s, KEYS_MAX);
-    return s;
-}
-
-/* The layer's row as a parsed map {name, type, its keys}; caller frees with pf_cfg_free. */
-static int layer_cfg(const struct pf_layer *l, struct pf_cfg **out)
-{
-    struct sbuf b = {0};
-    char *keys = layer_keys(l);
-    int rc = keys ? sb_add(&b, "{name: %s, type: %s%s}", l->name, l->ops->name, keys) : -PF_ENOMEM;
-    free(keys);
-    if (rc == 0)
-        rc = pf_cfg_parse(b.s, b.len, l->name, out);
-    free(b.s);
-    return rc;
-}
-
 static bool is_kind(const struct pf_layer *l, const char *kind)
 {
     return !strcmp(l->ops->name, kind);
@@ -92,7 +65,7 @@ static void drop_bias_false(char *s)
 static int fold_params(const struct pf_layer *conv, const struct pf_layer *bn, struct pf_layer *dst)
 {
     struct pf_cfg *cfg = NULL;
-    int rc = layer_cfg(bn, &cfg);
+    int rc = pf_layer_cfg(bn, &cfg);
     if (rc < 0)
         return rc;
     double eps = 1e-5;
@@ -156,7 +129,7 @@ int pf_model_fold_bn(const struct pf_model *m, struct pf_model **out)
         for (int k = 0; k < l->n_in && rc == 0; k++)
             rc = sb_add(&y, "%s%s", k ? ", " : "",
                         l->in_idx[k] < 0 ? "input" : m->layers[alias[l->in_idx[k]]].name);
-        char *keys = layer_keys(l);
+        char *keys = pf_layer_keys(l);
         if (!keys) {
             rc = -PF_ENOMEM;
             break;
@@ -404,7 +377,8 @@ static int build_op(struct pf_int8_net *n, const struct pf_model *m, int i)
     if (!strcmp(k, "conv2d")) {
         o->kind = OP_CONV;
         const struct pf_param *pw = pf_layer_param(l, "weight");
-        if ((rc = layer_cfg(l, &cfg)) < 0 || (rc = pf_window_parse(&o->win, cfg, l->name, 0)) < 0 ||
+        if ((rc = pf_layer_cfg(l, &cfg)) < 0 ||
+            (rc = pf_window_parse(&o->win, cfg, l->name, 0)) < 0 ||
             (rc = pf_window_resolve(&o->win, l->in[0].h, l->in[0].w, NULL, l->name)) < 0)
             goto out;
         struct pf_conv_desc *d = &o->d;
@@ -428,7 +402,7 @@ static int build_op(struct pf_int8_net *n, const struct pf_model *m, int i)
         if (!strcmp(k, "gap")) {
             o->win.kh = l->in[0].h, o->win.kw = l->in[0].w, o->win.sh = o->win.sw = 1;
             o->win.oh = o->win.ow = 1;
-        } else if ((rc = layer_cfg(l, &cfg)) < 0 ||
+        } else if ((rc = pf_layer_cfg(l, &cfg)) < 0 ||
                    (rc = pf_window_parse(&o->win, cfg, l->name, 1)) < 0 ||
                    (rc = pf_window_resolve(&o->win, l->in[0].h, l->in[0].w, NULL, l->name)) < 0) {
             goto out;
