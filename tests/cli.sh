@@ -77,6 +77,13 @@ expect_fail plan-missing "nope.yaml: cannot open" "$APP" info assets/nets/lenet5
 expect_ok bench-layers 'GFLOP/s' "$APP" bench --layers assets/nets/lenet5_fmnist.yaml --steps 3 --warmup 1
 expect_ok bench-layers-plan 'measured speed-up' "$APP" bench --layers assets/nets/lenet5_fmnist.yaml --plan "$T/plan.yaml" --steps 3 --warmup 1
 expect_ok bench-layers-json '"speedup": ' "$APP" bench --layers assets/nets/resnet20_cifar.yaml --plan "$T/ratio.list" --steps 2 --warmup 0 --json
+# the inference network is timed too; counts that are not whole 16-channel blocks get a note
+expect_ok bench-layers-infer 'inference network: shrunk .* speed-up [0-9.]+x' "$APP" bench --layers assets/nets/lenet5_fmnist.yaml --plan "$T/plan.yaml" --steps 3 --warmup 1
+expect_ok bench-layers-note '1 pruned channel group keeps a count that is not a multiple of 16' "$APP" bench --layers assets/nets/lenet5_fmnist.yaml --plan "$T/plan.yaml" --steps 3 --warmup 1
+expect_ok bench-layers-json-infer '"infer_speedup": [0-9]' "$APP" bench --layers assets/nets/resnet20_cifar.yaml --plan "$T/ratio.list" --steps 2 --warmup 0 --json
+printf 'round_to: 16\nlayers:\n  conv3: {prune_ratio: 0.3}\n  conv4: {prune_ratio: 0.3}\n' >"$T/r16.yaml"
+if "$APP" bench --layers assets/nets/fmnist_bn.yaml --plan "$T/r16.yaml" --steps 2 --warmup 0 >"$T/out" 2>"$T/err" &&
+    grep -q 'measured speed-up' "$T/out" && ! grep -q 'note:' "$T/out"; then ok; else bad "bench-layers-r16: a round_to 16 plan gets no note: $(head -c 300 "$T/out")"; fi
 expect_fail bench-plan-alone "go with --layers" "$APP" bench --plan "$T/plan.yaml"
 
 # bad netdefs: each names the file and the problem

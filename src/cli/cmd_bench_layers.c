@@ -281,6 +281,14 @@ int pf_cli_bench_layers(struct cmd *c, const char *pos)
         if (tb.infer_s > 0 && ta.infer_s > 0)
             printf("inference network: shrunk %.4f ms per forward; measured speed-up %.2fx\n",
                    ta.infer_s * 1e3, tb.infer_s / ta.infer_s);
+        int odd = 0;
+        for (int gi = 0; gi < p->n_groups; gi++)
+            odd += p->groups[gi].keep < p->groups[gi].channels && p->groups[gi].keep % PF_BLK;
+        if (odd)
+            printf("note: %d pruned channel group%s keep%s a count that is not a multiple of "
+                   "%d, which the CPU's kernels pad to one; `round_to: %d` in the plan keeps "
+                   "whole blocks\n",
+                   odd, odd == 1 ? "" : "s", odd == 1 ? "s" : "", PF_BLK, PF_BLK);
     }
     rc = 0;
 done:
