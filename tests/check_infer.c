@@ -40,21 +40,7 @@ static void block(const float *x, int N, int C, int P, float lo, float hi, float
 static void check_blk(const struct pf_backend_ops *be, int N, int C, int H, int K, int R,
                       int stride, int pad, int groups, bool bias, bool x_plain, float lo, float hi)
 {
-    struct pf_conv_desc d = {.N = N,
-                             .C = C,
-                             .H = H,
-                             .W = H + 1,
-                             .K = K,
-                             .R = R,
-                             .S = R,
-                             .stride_h = stride,
-                             .stride_w = stride,
-                             .pad_t = pad,
-                             .pad_b = pad + (stride > 1),
-                             .pad_l = pad,
-                             .pad_r = pad,
-                             .groups = groups};
-    ck_assert_int_eq(pf_conv_desc_finish(&d), 0);
+    struct pf_conv_desc d = pf_test_conv_desc(N, C, H, H + 1, K, R, stride, pad, groups);
     size_t nx = (size_t)N * C * d.H * d.W, nw = (size_t)K * (C / groups) * R * R;
     size_t P = (size_t)d.OH * d.OW, ny = (size_t)N * K * P, nb = (size_t)N * blk_len(K, (int)P);
     float *x = malloc(nx * sizeof *x), *xb = malloc((size_t)N * blk_len(C, d.H * d.W) * 4);

@@ -30,21 +30,7 @@ static void fill_s8(int8_t *x, size_t n, struct pf_rng *r)
 static void check_conv(int N, int C, int H, int W, int K, int R, int stride, int pad, int groups,
                        int32_t zp)
 {
-    struct pf_conv_desc d = {.N = N,
-                             .C = C,
-                             .H = H,
-                             .W = W,
-                             .K = K,
-                             .R = R,
-                             .S = R,
-                             .stride_h = stride,
-                             .stride_w = stride,
-                             .pad_t = pad,
-                             .pad_b = pad + (stride > 1),
-                             .pad_l = pad,
-                             .pad_r = pad,
-                             .groups = groups};
-    ck_assert_int_eq(pf_conv_desc_finish(&d), 0);
+    struct pf_conv_desc d = pf_test_conv_desc(N, C, H, W, K, R, stride, pad, groups);
     struct pf_rng rng;
     pf_rng_seed(&rng, (uint64_t)(C * 131 + K));
     size_t nx = (size_t)N * C * H * W, nw = (size_t)K * (C / groups) * R * R;

@@ -273,3 +273,24 @@ float *pf_test_fixture(const char *file, const char *name, size_t *n)
     ck_abort_msg("fixture %s has no array '%s'", path, name);
     return NULL;
 }
+
+struct pf_conv_desc pf_test_conv_desc(int N, int C, int H, int W, int K, int R, int stride, int pad,
+                                      int groups)
+{
+    struct pf_conv_desc d = {.N = N,
+                             .C = C,
+                             .H = H,
+                             .W = W,
+                             .K = K,
+                             .R = R,
+                             .S = R,
+                             .stride_h = stride,
+                             .stride_w = stride,
+                             .pad_t = pad,
+                             .pad_b = pad + (stride > 1),
+                             .pad_l = pad,
+                             .pad_r = pad,
+                             .groups = groups};
+    ck_assert_int_eq(pf_conv_desc_finish(&d), 0);
+    return d;
+}

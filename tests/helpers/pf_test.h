@@ -6,6 +6,7 @@
 #include <check.h>
 #include <stddef.h>
 
+#include "engine/backend/backend.h"
 #include "engine/layers/layer.h"
 
 /* Tolerances, named once. */
@@ -34,6 +35,11 @@ void pf_test_layer_fails(const char *yaml_row, const struct pf_shape *in, int n_
 
 /* Calls set_batch(N) (if the kind has one) and forward, asserting both succeed. */
 void pf_test_forward(struct pf_layer *l, const float *const *x, float *y, int N, bool train);
+
+/* A finished convolution descriptor: R x R kernel, square stride, `pad` on every side plus one
+ * more at the bottom when strided (TensorFlow SAME's odd pixel). Asserts it fits. */
+struct pf_conv_desc pf_test_conv_desc(int N, int C, int H, int W, int K, int R, int stride, int pad,
+                                      int groups);
 
 /* Fills x[0..n) with uniform values in [lo, hi) from a seeded stream. */
 void pf_test_fill(float *x, size_t n, float lo, float hi, unsigned long long seed);
