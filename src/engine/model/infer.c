@@ -44,12 +44,10 @@ struct op {
     /* conv */
     struct pf_conv_desc d;
     void *state;
-    bool x_plain; /* reads the network input as it comes (NCHW) */
     /* conv: (K, C/groups, R, S) and (K); dense: (out, in_len) in the input's order and (out);
      * affine: scale and shift per lane of the padded channels */
     float *w, *b;
     size_t in_len; /* dense: floats per image of its input */
-    bool x_raw;    /* dense: reads the network input as it comes (flat) */
     /* pools */
     struct pf_window win;
     bool count_pad;
@@ -108,8 +106,7 @@ static int build_conv(struct pf_infer_net *n, struct op *o, const struct pf_laye
     if ((rc = pf_layer_cfg(l, &cfg)) < 0 || (rc = pf_window_parse(&o->win, cfg, l->name, 0)) < 0 ||
         (rc = pf_window_resolve(&o->win, l->in[0].h, l->in[0].w, NULL, l->name)) < 0)
         goto out;
-    o->x_plain = o->in[0] < 0;
-    if (!o->x_plain && (rc = need_blocked(n, o, l)) < 0)
+    if (o->in[0] >= 0 && (rc = need_blocked(n, o, l)) < 0)
         goto out;
     struct pf_conv_desc *d = &o->d;
     d->C = l->in[0].c, d->H = l->in[0].h, d->W = l->in[0].w;
@@ -145,8 +142,7 @@ static int build_dense(struct pf_infer_net *n, struct op *o, const struct pf_lay
     int K = pw->w.shape[0];
     size_t in = pf_tensor_numel(&pw->w) / (size_t)K;
     struct view v = view_of(n, o->in[0]);
-    o->x_raw = o->in[0] < 0;
-    bool blk = !o->x_raw && !v.flat;
+    bool blk = o->in[0] >= 0 && !v.flat; /* the network input comes flat (NCHW) */
     o->in_len = blk ? view_len(v) : in;
     o->w = pf_calloc((size_t)K * o->in_len, sizeof *o->w);
     o->b = pf_calloc((size_t)K, sizeof *o->b);
@@ -172,34 +168,16 @@ static int build_dense(struct pf_infer_net *n, struct op *o, const struct pf_lay
  * lane of the padded channels (zero on the padding lanes, which then stay zero). */
 static int build_affine(struct pf_infer_net *n, struct op *o, const struct pf_layer *l)
 {
-    struct pf_cfg *cfg = NULL;
-    int rc = pf_layer_cfg(l, &cfg);
-    if (rc < 0)
-        return rc;
-    double eps = 1e-5;
-    const struct pf_cfg *e = pf_cfg_get(cfg, "eps");
-    if (e && e->kind == PF_CFG_SCALAR)
-        eps = strtod(e->str, NULL);
-    pf_cfg_free(cfg);
+    int rc;
     o->v = view_of(n, o->in[0]);
     if (!o->v.flat && (rc = need_blocked(n, o, l)) < 0)
         return rc;
-    int C = l->out.c;
-    size_t lanes = o->v.flat ? (size_t)C : blocks(C) * PF_BLK;
+    size_t lanes = o->v.flat ? (size_t)l->out.c : blocks(l->out.c) * PF_BLK;
     o->w = pf_calloc(lanes, sizeof *o->w);
     o->b = pf_calloc(lanes, sizeof *o->b);
     if (!o->w || !o->b)
         return -PF_ENOMEM;
-    const float *gamma = pf_tensor_f32(&pf_layer_param(l, "gamma")->w);
-    const float *beta = pf_tensor_f32(&pf_layer_param(l, "beta")->w);
-    const float *mean = pf_tensor_f32(&pf_layer_param(l, "running_mean")->w);
-    const float *var = pf_tensor_f32(&pf_layer_param(l, "running_var")->w);
-    for (int c = 0; c < C; c++) {
-        double g = (double)gamma[c] / sqrt((double)var[c] + eps);
-        o->w[c] = (float)g;
-        o->b[c] = (float)(beta[c] - mean[c] * g);
-    }
-    return 0;
+    return pf_bn_affine(l, o->w, o->b);
 }
 
 static int build_op(struct pf_infer_net *n, const struct pf_model *m, int i)
@@ -474,19 +452,21 @@ int pf_infer_net_forward(struct pf_infer_net *n, const float *x, int N, float *l
         to_blocked(x, N, n->input.c, n->input.h * n->input.w, n->xin);
     for (int i = 0; i < n->n_ops; i++) {
         struct op *o = &n->ops[i];
-        const float *in = out_of(n, o->in[0]);
+        /* a conv or dense layer reads the network input as it comes (NCHW); others its
+         * blocked copy */
+        bool raw = o->in[0] < 0 && (o->kind == OP_CONV || o->kind == OP_DENSE);
+        const float *in = raw ? x : out_of(n, o->in[0]);
         float *y = n->buf[i];
         size_t per = view_len(o->v);
         switch (o->kind) {
         case OP_CONV:
             o->d.N = N;
-            rc = pf_conv2d_blk(&o->d, &o->state, o->x_plain, o->x_plain ? x : in, o->w, o->b, o->lo,
-                               o->hi, y);
+            rc = pf_conv2d_blk(&o->d, &o->state, raw, in, o->w, o->b, o->lo, o->hi, y);
             break;
         case OP_DENSE: {
             int K = o->out.c;
-            pf_sgemm(false, true, N, K, (int)o->in_len, 1.0f, o->x_raw ? x : in, (int)o->in_len,
-                     o->w, (int)o->in_len, 0.0f, y, K);
+            pf_sgemm(false, true, N, K, (int)o->in_len, 1.0f, in, (int)o->in_len, o->w,
+                     (int)o->in_len, 0.0f, y, K);
             for (size_t e = 0; e < (size_t)N * K; e++)
                 y[e] = clampf(y[e] + o->b[e % (size_t)K], o->lo, o->hi);
             break;

@@ -62,7 +62,7 @@ static void drop_bias_false(char *s)
         memmove(p, p + strlen(", bias: false"), strlen(p + strlen(", bias: false")) + 1);
 }
 
-static int fold_params(const struct pf_layer *conv, const struct pf_layer *bn, struct pf_layer *dst)
+int pf_bn_affine(const struct pf_layer *bn, float *scale, float *shift)
 {
     struct pf_cfg *cfg = NULL;
     int rc = pf_layer_cfg(bn, &cfg);
@@ -73,24 +73,39 @@ static int fold_params(const struct pf_layer *conv, const struct pf_layer *bn, s
     if (e && e->kind == PF_CFG_SCALAR)
         eps = strtod(e->str, NULL);
     pf_cfg_free(cfg);
-    const struct pf_param *w = pf_layer_param(conv, "weight"), *b = pf_layer_param(conv, "bias");
     const float *gamma = pf_tensor_f32(&pf_layer_param(bn, "gamma")->w);
     const float *beta = pf_tensor_f32(&pf_layer_param(bn, "beta")->w);
     const float *mean = pf_tensor_f32(&pf_layer_param(bn, "running_mean")->w);
     const float *var = pf_tensor_f32(&pf_layer_param(bn, "running_var")->w);
+    for (int c = 0; c < bn->out.c; c++) {
+        double g = (double)gamma[c] / sqrt((double)var[c] + eps);
+        scale[c] = (float)g;
+        shift[c] = (float)(beta[c] - mean[c] * g);
+    }
+    return 0;
+}
+
+/* dst's weight and bias: conv's with bn folded in, w' = w * scale, b' = b * scale + shift. */
+static int fold_params(const struct pf_layer *conv, const struct pf_layer *bn, struct pf_layer *dst)
+{
+    const struct pf_param *w = pf_layer_param(conv, "weight"), *b = pf_layer_param(conv, "bias");
     struct pf_param *dw = pf_layer_param(dst, "weight"), *db = pf_layer_param(dst, "bias");
     int K = w->w.shape[0];
+    float *scale = pf_malloc((size_t)K * 2 * sizeof *scale), *shift = scale + K;
+    if (!scale)
+        return -PF_ENOMEM;
+    int rc = pf_bn_affine(bn, scale, shift);
     size_t per = pf_tensor_numel(&w->w) / (size_t)K;
     const float *src = pf_tensor_f32(&w->w);
     float *out = pf_tensor_f32(&dw->w), *bias = pf_tensor_f32(&db->w);
-    for (int k = 0; k < K; k++) {
-        double g = (double)gamma[k] / sqrt((double)var[k] + eps);
+    for (int k = 0; k < K && rc == 0; k++) {
         for (size_t j = 0; j < per; j++)
-            out[(size_t)k * per + j] = (float)(src[(size_t)k * per + j] * g);
-        double b0 = b ? pf_tensor_f32(&b->w)[k] : 0.0;
-        bias[k] = (float)((b0 - mean[k]) * g + beta[k]);
+            out[(size_t)k * per + j] = src[(size_t)k * per + j] * scale[k];
+        float b0 = b ? pf_tensor_f32(&b->w)[k] : 0.0f;
+        bias[k] = b0 * scale[k] + shift[k];
     }
-    return 0;
+    free(scale);
+    return rc;
 }
 
 int pf_model_fold_bn(const struct pf_model *m, struct pf_model **out)

@@ -34,6 +34,11 @@
  * error. Inference outputs of the copy equal m's up to float rounding. */
 int pf_model_fold_bn(const struct pf_model *m, struct pf_model **out);
 
+/* Batch-norm layer bn in inference mode as y = x * scale[c] + shift[c], c < bn->out.c (computed
+ * in double from its running statistics and eps): scale = gamma / sqrt(running_var + eps),
+ * shift = beta - running_mean * scale. 0 or an error. */
+int pf_bn_affine(const struct pf_layer *bn, float *scale, float *shift);
+
 /* The scale and zero point of activation entry i of m (a layer, or m->n_layers for the
  * input), following ties. -PF_EINVAL if the entry is off or has no observed range. */
 int pf_int8_act_params(const struct pf_model *m, int i, float *scale, int32_t *zero_point);
