@@ -186,7 +186,7 @@ for l in "channel --cp_prune_option=auto --cp_preserve_ratio=0.7 --cp_nb_batches
 done
 # a reward sample larger than the validation split, and a search too short for the agent to
 # train, are said, not silently changed
-expect_ok rl-eval-clamp 'reward on 200 validation images \(the whole validation split.*never trains' \
+expect_ok rl-eval-clamp '1 roll-out, reward on 200 validation images \(the whole validation split.*after 5 roll-outs; with 1 it never trains' \
     bash -c 'set -o pipefail; "$0" run --model assets/nets/fmnist_bn.yaml --data synthetic --learner=channel \
     --cp_prune_option=auto --cp_preserve_ratio=0.7 --cp_nb_batches=1 --cp_nb_rlouts=1 \
     --cp_nb_rlouts_min=5 --nb_epochs=0 --nb_smpls_val=200 --rl_nb_smpls_eval=999 --no_run_dir \

@@ -170,8 +170,8 @@ static int resume(struct rl_ctx *c, struct pf_ddpg *agent, const char *from, int
         goto out;
     }
     if (n_done < 0 || n_done > c->nb_rlouts) {
-        PF_ERR(PF_EINVAL, "%s: %ld roll-outs done, but this run asks for %d in all", path, n_done,
-               c->nb_rlouts);
+        PF_ERR(PF_EINVAL, "%s: %ld roll-out%s done, but this run asks for %d in all", path, n_done,
+               n_done == 1 ? "" : "s", c->nb_rlouts);
         goto out;
     }
     const struct pf_cfg *best = pf_cfg_get(st, "best");
@@ -209,8 +209,8 @@ static int resume(struct rl_ctx *c, struct pf_ddpg *agent, const char *from, int
             goto out;
     }
     *done = (int)n_done;
-    pf_run_log(c->r, "RL search resumed from %s after %ld roll-outs (best reward %.4f)", from,
-               n_done, c->has_best ? c->best_reward : 0.0);
+    pf_run_log(c->r, "RL search resumed from %s after %ld roll-out%s (best reward %.4f)", from,
+               n_done, n_done == 1 ? "" : "s", c->has_best ? c->best_reward : 0.0);
     rc = 0;
 out:
     free(rows);
@@ -298,9 +298,9 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
         layer_metric(r, 0, "rl_uniform/", s->layer[t], s->uniform[t]);
     long n_eval = eval_count(r);
     pf_run_log(r,
-               "RL search (%s): %d layers, %d roll-outs, reward on %ld validation images%s, "
+               "RL search (%s): %d layer%s, %d roll-out%s, reward on %ld validation images%s, "
                "buffer %d transitions",
-               s->kind, T, nb_rlouts, n_eval,
+               s->kind, T, T == 1 ? "" : "s", nb_rlouts, nb_rlouts == 1 ? "" : "s", n_eval,
                n_eval < pf_opts_int(&r->opts, "rl_nb_smpls_eval")
                    ? " (the whole validation split; rl_nb_smpls_eval asks for more)"
                    : "",
@@ -308,10 +308,10 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
     int fill_rlouts = (s->buf_size + T - 1) / T; /* the agent trains once its buffer is full */
     if (fill_rlouts >= nb_rlouts)
         pf_run_log(r,
-                   "RL: the agent trains once its buffer is full, after %d roll-outs; with %d it "
+                   "RL: the agent trains once its buffer is full, after %d roll-out%s; with %d it "
                    "never trains and the search is random exploration (raise nb_rlouts or lower "
                    "nb_rlouts_min)",
-                   fill_rlouts, nb_rlouts);
+                   fill_rlouts, fill_rlouts == 1 ? "" : "s", nb_rlouts);
     if (start == 0) { /* the uniform strategy first: the best never scores below it */
         double ru = 0.0, bu = 0.0;
         memcpy(values, s->uniform, (size_t)T * sizeof *values);

@@ -166,9 +166,9 @@ int pf_rl_request_start(struct pf_app *app, const struct pf_rl_request *req)
     if (pf_app_switch(app, &pf_screen_rl) < 0)
         pf_app_err(app, -1); /* the run goes on; 6 shows it */
     else
-        pf_app_msg(app, PF_MSG_INFO, "RL search of %s started: %s %g, %d roll-outs",
+        pf_app_msg(app, PF_MSG_INFO, "RL search of %s started: %s %g, %d roll-out%s",
                    pf_rl_value_label(req->kind), pf_rl_budget_label(req->kind), req->budget,
-                   req->rlouts);
+                   req->rlouts, req->rlouts == 1 ? "" : "s");
     return 0;
 }
 
