@@ -3,8 +3,9 @@
  * over the plan for MACs, weight counts for sparsity and bits); a whole channel search writes its
  * records and its best plan; a search stopped after k roll-outs and resumed gives the same next
  * roll-outs as an uninterrupted one; CPR's auto mode searches its own steps and keeps the
- * budget; the channel roll-out fine-tune changes only the reward; bad resumes, unreachable budgets
- * and a run without a validation split fail with clear messages. */
+ * budget; the channel roll-out fine-tune changes only the reward; a roll-out replaces the uniform
+ * strategy only when its per-image gain clears rl_uniform_z's test; bad resumes, unreachable
+ * budgets and a run without a validation split fail with clear messages. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "engine/core/pf_file.h"
 #include "engine/core/pf_rng.h"
 #include "engine/core/pf_status.h"
+#include "engine/io/dataset.h"
 #include "engine/io/model_h5.h"
 #include "engine/model/groups.h"
 #include "engine/model/profile.h"
@@ -454,6 +456,121 @@ START_TEST(test_channel_reward_finetune)
 }
 END_TEST
 
+/* ---- the gate against luck (rl_uniform_z): a scripted search whose roll-outs classify chosen
+ * validation images right, so that the gains against the uniform strategy are known ---- */
+struct scripted {
+    struct pf_rl_search base;
+    struct pf_run *r;
+    int rlout;
+};
+
+/* Roll-out k classifies image i right when right_at(k, i); k = -1 is the uniform strategy. */
+static bool right_at(int k, long i)
+{
+    switch (k) {
+    case -1:
+        return i < 150;
+    case 0:
+        return (i >= 10 && i < 150) || (i >= 150 && i < 162); /* 12 gained, 10 lost */
+    case 1:
+        return i < 180; /* 30 gained, none lost */
+    default:
+        return i < 100;
+    }
+}
+
+static void sc_begin(struct pf_rl_search *s, int rlout)
+{
+    ((struct scripted *)s)->rlout = rlout;
+}
+static void sc_state(struct pf_rl_search *s, int t, float *st)
+{
+    (void)s;
+    st[0] = (float)t;
+}
+static double sc_decide(struct pf_rl_search *s, int t, double a)
+{
+    (void)t;
+    (void)a;
+    return ((struct scripted *)s)->rlout; /* the value says which roll-out it was */
+}
+static int sc_evaluate(struct pf_rl_search *s, const double *v, int rlout, double *reward,
+                       double *budget)
+{
+    (void)v;
+    struct pf_run *r = ((struct scripted *)s)->r;
+    long right = 0;
+    for (long i = 0; i < (long)r->n_val; i++) {
+        int y = r->train->labels[r->val_idx[i]];
+        bool ok = right_at(rlout, i);
+        right += ok;
+        if (s->pred)
+            s->pred[i] = ok ? y : (y + 1) % r->train->classes;
+    }
+    *reward = (double)right / (double)r->n_val;
+    *budget = 0.5;
+    return 0;
+}
+static void sc_to_plan(const struct pf_rl_search *s, const double *v, struct pf_plan *p)
+{
+    (void)s, (void)v, (void)p;
+}
+
+/* The best value after n roll-outs of the scripted search, at rl_uniform_z z. */
+static double scripted_best(const char *model, const char *z, int n)
+{
+    struct pf_run *r = pf_test_run("channel", model);
+    ck_assert_int_eq(pf_opts_set(&r->opts, "rl_uniform_z", z, "t"), 0);
+    ck_assert_int_eq(pf_opts_set(&r->opts, "ddpg_batch_size", "2", "t"), 0);
+    ck_assert_int_eq(
+        pf_dataset_split(r->train, 200, &r->train_idx, &r->n_train, &r->val_idx, &r->n_val), 0);
+    ck_assert_uint_eq(r->n_val, 200);
+    static const int layer[1] = {0};
+    static const double uniform[1] = {-1.0};
+    struct scripted sc = {
+        .base = {.kind = "channel",
+                 .value = "preserve ratio",
+                 .n_steps = 1,
+                 .s_dims = 1,
+                 .a_min = 0.0,
+                 .a_max = 1.0,
+                 .buf_size = 2,
+                 .train_per_rlout = 1,
+                 .target = 0.5,
+                 .acc_reward = true,
+                 .layer = layer,
+                 .uniform = uniform,
+                 .begin = sc_begin,
+                 .state = sc_state,
+                 .decide = sc_decide,
+                 .evaluate = sc_evaluate,
+                 .to_plan = sc_to_plan},
+        .r = r,
+    };
+    double best = -2.0;
+    int done = 0;
+    ck_assert_msg(pf_rl_run(r, &sc.base, n, &best, &done) == 0, "%s", pf_err_msg());
+    ck_assert_int_eq(done, n);
+    ck_assert_ptr_null(sc.base.pred);
+    pf_run_free(r);
+    return best;
+}
+
+START_TEST(test_uniform_gate)
+{
+    const char *model = trained_model();
+    /* roll-out 0 scores 152 / 200 against uniform's 150: a gain of 2 among 22 images that differ
+     * is below 1.645 sqrt(22) = 7.7, so uniform stays the best */
+    ck_assert_double_eq(scripted_best(model, "1.645", 1), -1.0);
+    /* without the gate any higher reward wins (PocketFlow) */
+    ck_assert_double_eq(scripted_best(model, "0", 1), 0.0);
+    /* roll-out 1 gains 30 of 30: above 1.645 sqrt(30) = 9.0, taken; roll-out 2 scores lower */
+    ck_assert_double_eq(scripted_best(model, "1.645", 3), 1.0);
+    /* a stricter gate refuses it too: 30 is not above 6 sqrt(30) = 32.9 */
+    ck_assert_double_eq(scripted_best(model, "6", 3), -1.0);
+}
+END_TEST
+
 Suite *rlsearch_suite(void);
 Suite *rlsearch_suite(void)
 {
@@ -470,6 +587,7 @@ Suite *rlsearch_suite(void)
     tcase_add_test(tc, test_search_errors);
     tcase_add_test(tc, test_cpr_auto);
     tcase_add_test(tc, test_channel_reward_finetune);
+    tcase_add_test(tc, test_uniform_gate);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -119,7 +119,7 @@ static int bs_evaluate(struct pf_rl_search *b, const double *v, int rlout, doubl
     }
     double acc = 0.0;
     if (rc == 0)
-        rc = pf_rl_val_accuracy(r, &acc);
+        rc = pf_rl_val_accuracy(r, b, &acc);
     if (rc == 0) {
         double bits = 0.0;
         for (int t = 0; t < c->n; t++)
@@ -230,6 +230,7 @@ int pf_rl_bits_new(struct pf_run *r, const struct pf_quant_ft_cfg *cfg, const ch
         .buf_size = c.n * (int)opt_int(r, prefix, "nb_rlouts_min"),
         .train_per_rlout = c.n,
         .target = eq,
+        .acc_reward = true,
         .layer = c.layer,
         .uniform = c.uniform,
         .begin = bs_begin,

@@ -206,7 +206,7 @@ static int ch_evaluate(struct pf_rl_search *s, const double *v, int rlout, doubl
         rc = pf_rl_finetune(r, r->model, c->ft_steps, c->ft_lr, pf_rl_rlout_seed(r, rlout));
     double acc = 0.0;
     if (rc == 0)
-        rc = pf_rl_val_accuracy(r, &acc);
+        rc = pf_rl_val_accuracy(r, s, &acc);
     struct pf_count cnt;
     pf_model_count(r->model, &cnt);
     r->model = orig;
@@ -379,6 +379,7 @@ int pf_rl_channel_new(struct pf_run *r, const struct pf_cp_spec *spec, double pr
         .buf_size = c->T * rlouts_min,
         .train_per_rlout = c->T,
         .target = preserve,
+        .acc_reward = !flops_reward,
         .layer = c->first,
         .uniform = c->uniform,
         .begin = ch_begin,

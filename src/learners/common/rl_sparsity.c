@@ -185,7 +185,7 @@ static int wss_evaluate(struct pf_rl_search *b, const double *v, int rlout, doub
     rc = pf_rl_finetune(r, copy, ft, pf_opts_float(&r->opts, "ws_lrn_rate_ft"), seed);
     double acc = 0.0;
     if (rc == 0)
-        rc = pf_rl_val_accuracy(r, &acc);
+        rc = pf_rl_val_accuracy(r, b, &acc);
     r->model = orig;
     if (rc < 0)
         goto out;
@@ -272,6 +272,7 @@ int pf_rl_sparsity_new(struct pf_run *r, double pr, struct pf_rl_search **out)
         .buf_size = n * (int)pf_opts_int(&r->opts, "ws_nb_rlouts_min"),
         .train_per_rlout = n,
         .target = pr,
+        .acc_reward = strcmp(pf_opts_str(&r->opts, "ws_reward_type"), "multi-obj") != 0,
         .layer = c->layer,
         .uniform = c->uniform,
         .state = wss_state,

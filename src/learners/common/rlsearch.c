@@ -36,6 +36,33 @@ static long eval_count(const struct pf_run *r)
     return n > (long)r->n_val ? (long)r->n_val : n;
 }
 
+/* The uniform strategy's per-image outcomes on the reward's validation images, and the
+ * threshold a roll-out must clear against them (rl_uniform_z; rlsearch.h). */
+struct uni_gate {
+    double z;       /* 0: off */
+    long n;         /* images */
+    uint8_t *right; /* n: uniform classified image i right */
+};
+
+/* Of the images the roll-out (s->pred) and the uniform strategy classify differently: *differ
+ * of them, *gain = those only the roll-out gets right minus those only uniform gets right.
+ * Returns whether the gain clears the gate (always true when it is off). */
+static bool gate_passes(const struct uni_gate *g, const struct pf_run *r, const int *pred,
+                        long *gain, long *differ)
+{
+    *gain = *differ = 0;
+    if (g->z <= 0.0)
+        return true;
+    for (long i = 0; i < g->n; i++) {
+        bool ok = pred[i] == r->train->labels[r->val_idx[i]];
+        if (ok != (bool)g->right[i]) {
+            (*differ)++;
+            *gain += ok ? 1 : -1;
+        }
+    }
+    return *differ > 0 && (double)*gain > g->z * sqrt((double)*differ);
+}
+
 /* "<prefix><layer name>" cut to an event name. */
 static void layer_metric(struct pf_run *r, long step, const char *prefix, int layer, double v)
 {
@@ -253,7 +280,8 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
     struct rl_ctx c = {.r = r, .s = s, .nb_rlouts = nb_rlouts, .best = best};
     struct pf_ddpg *agent = NULL;
     struct pf_ddpg_cfg dc;
-    int T = s->n_steps, rc, start = 0;
+    struct uni_gate gate = {0};
+    int T = s->n_steps, rc, start = 0, gated = 0;
     *done = 0;
     if (T < 1)
         return PF_ERR(PF_EINVAL, "RL search: no layer to decide");
@@ -266,6 +294,15 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
     double *rewards = pf_calloc((size_t)T, sizeof *rewards);
     size_t row_cap = 256 + (size_t)T * 32;
     char *row = pf_malloc(row_cap);
+    if (s->acc_reward && (gate.z = pf_opts_float(&r->opts, "rl_uniform_z")) > 0.0) {
+        gate.n = eval_count(r);
+        gate.right = pf_malloc((size_t)gate.n);
+        s->pred = pf_malloc((size_t)gate.n * sizeof *s->pred);
+        if (!gate.right || !s->pred) {
+            rc = -PF_ENOMEM;
+            goto out;
+        }
+    }
     if (!st || !act || !values || !rewards || !row) {
         rc = -PF_ENOMEM;
         goto out;
@@ -312,8 +349,10 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
                    "never trains and the search is random exploration (raise nb_rlouts or lower "
                    "nb_rlouts_min)",
                    fill_rlouts, fill_rlouts == 1 ? "" : "s", nb_rlouts);
-    if (start == 0) { /* the uniform strategy first: the best never scores below it */
-        double ru = 0.0, bu = 0.0;
+    /* the uniform strategy first: the best never scores below it (a resume re-evaluates it for
+     * the gate's per-image outcomes) */
+    double ru = 0.0, bu = 0.0;
+    if (start == 0 || gate.z > 0.0) {
         memcpy(values, s->uniform, (size_t)T * sizeof *values);
         if (s->begin)
             s->begin(s, -1);
@@ -322,12 +361,17 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
         r->mute--;
         if (rc < 0)
             goto out;
+        for (long i = 0; i < gate.n; i++)
+            gate.right[i] = s->pred[i] == r->train->labels[r->val_idx[i]];
+    }
+    if (start == 0) {
         c.has_best = true;
         c.best_reward = ru;
         memcpy(best, values, (size_t)T * sizeof *best);
         pf_run_metric(r, 0, "rl_uniform_reward", ru);
-        pf_run_log(r, "RL: the uniform strategy scores %.4f (%s %.4f); roll-outs must beat it", ru,
-                   s->value, bu);
+        pf_run_log(r, "RL: the uniform strategy scores %.4f (%s %.4f); roll-outs must beat it%s",
+                   ru, s->value, bu,
+                   gate.z > 0.0 ? ", by more than the noise of the validation sample" : "");
         if (c.dir[0] &&
             ((rc = save_plan(&c, best, "best.plan.yaml")) < 0 || (rc = save_state(&c, 0)) < 0))
             goto out;
@@ -384,7 +428,17 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
             la /= trained;
             lc /= trained;
         }
+        long gain = 0, differ = 0;
         bool improved = !c.has_best || reward > c.best_reward;
+        if (improved && !gate_passes(&gate, r, s->pred, &gain, &differ)) {
+            improved = false;
+            gated++;
+            pf_run_log(r,
+                       "RL roll-out %d: reward %.4f above the best, but of the %ld images it and "
+                       "the uniform strategy classify differently it gets only %ld more right "
+                       "(needs more than %.1f, rl_uniform_z %g): not taken",
+                       k + 1, reward, differ, gain, gate.z * sqrt((double)differ), gate.z);
+        }
         beaten |= improved;
         if (improved) {
             c.has_best = true;
@@ -445,12 +499,16 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
                    budget, pf_ddpg_noise_std(agent), trained ? "" : " (filling the buffer)");
     }
     if (!beaten)
-        pf_run_log(r, "RL: no roll-out beat the uniform strategy: it is the result");
+        pf_run_log(r, "RL: no roll-out beat the uniform strategy: it is the result%s",
+                   gated ? " (some scored higher, within the noise of the validation sample)" : "");
     rc = 0;
 out:
     if (rc == 0 && !c.has_best)
         rc = PF_ERR(PF_EINVAL, "RL search: no roll-out finished");
     pf_ddpg_free(agent);
+    free(gate.right);
+    free(s->pred);
+    s->pred = NULL;
     free(st);
     free(act);
     free(values);
@@ -459,10 +517,11 @@ out:
     return rc;
 }
 
-int pf_rl_val_accuracy(struct pf_run *r, double *acc)
+int pf_rl_val_accuracy(struct pf_run *r, struct pf_rl_search *s, double *acc)
 {
     struct pf_eval_result res;
-    int rc = pf_evaluate(r->model, r->train, r->val_idx, (uint32_t)eval_count(r), 100, &res, NULL);
+    int rc = pf_evaluate(r->model, r->train, r->val_idx, (uint32_t)eval_count(r), 100, &res,
+                         s ? s->pred : NULL);
     if (rc == 0)
         *acc = res.accuracy;
     return rc;

@@ -33,6 +33,12 @@
  *     metric rl_uniform_reward    step 0: its reward (evaluated before the first roll-out, on
  *                                 the same images; the best starts there, so a search never
  *                                 returns a strategy that scores below the uniform one)
+ * Against luck (rl_uniform_z, accuracy rewards): a roll-out with a higher reward becomes the
+ * best only if it also beats the uniform strategy by more than the validation sample's noise.
+ * Of the images the two classify differently, it must get right g more than uniform does, with
+ * g > z sqrt(images that differ) (a one-sided McNemar test; z = 1.645 is 95%). A 6-image gain
+ * on 1000 images is within the noise and is not taken. A resumed search re-evaluates the
+ * uniform strategy for its per-image outcomes.
  *     metric rl_value/<layer>     every roll-out: this roll-out's value per decided layer
  *     metric rl_bestv/<layer>     when the best improves: the best strategy's values
  *     metric rl_reward, rl_best, rl_noise, rl_budget (what the strategy reaches: kept-MACs
@@ -66,6 +72,13 @@ struct pf_rl_search {
     /* what the reward measures, when a search's options change it (rl/state.yaml keeps it and a
      * resume must match it); empty: fixed by the search kind */
     char reward_desc[96];
+    /* The reward is the validation accuracy (pf_rl_val_accuracy), so a roll-out is compared
+     * with the uniform strategy image by image (rl_uniform_z); false for rewards that mix in
+     * the MACs or the sparsity. */
+    bool acc_reward;
+    /* Set by pf_rl_run while it runs (NULL otherwise): pf_rl_val_accuracy writes each
+     * validation image's predicted class here. */
+    int *pred;
     const int *layer;      /* n_steps: model layer index decided at each step (for names, plans) */
     const double *uniform; /* n_steps: the uniform strategy's values (rl_uniform/...) */
     void *user;
@@ -96,8 +109,9 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
 
 /* The reward measurement every search shares: accuracy of r->model on the fixed validation
  * sample (the first rl_nb_smpls_eval images of the validation split; pf_rl_run refuses a run
- * without one, so rewards never come from the test set). */
-int pf_rl_val_accuracy(struct pf_run *r, double *acc);
+ * without one, so rewards never come from the test set). Each image's prediction goes to
+ * s->pred when pf_rl_run asks for it. */
+int pf_rl_val_accuracy(struct pf_run *r, struct pf_rl_search *s, double *acc);
 
 /* A roll-out's short fine-tune before its reward: steps of Adam at a constant lrn_rate on the
  * training split (no augmentation, no weight decay), seeded by seed, on m (a pruned or masked
