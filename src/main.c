@@ -18,6 +18,8 @@
 #include "engine/io/dataset.h"
 #include "engine/io/model_h5.h"
 #include "engine/model/graph.h"
+#include "engine/model/infer.h"
+#include "engine/model/int8.h"
 #include "engine/model/train.h"
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_time.h"
@@ -55,7 +57,13 @@ static struct opt eval_opts[] = {
     {"data", OPT_STR, NULL, "dataset (default: the one recorded in the model file)", NULL},
     {"split", OPT_STR, "test", "test, val (the 5000 held-out training images) or train", NULL},
     {"batch", OPT_INT, "100", "evaluation batch size", NULL},
-    {"json", OPT_FLAG, NULL, "print one JSON object: accuracy, loss, samples", NULL},
+    {"engine", OPT_STR, "auto",
+     "the network that runs the model: int8 (the integer network of a uniform-tf model), infer "
+     "(the float inference network: batch norm folded, blocked layout), graph (the training "
+     "graph, which also simulates quantization); auto: int8 for a model with quantized "
+     "activations, else infer, else graph",
+     NULL},
+    {"json", OPT_FLAG, NULL, "print one JSON object: accuracy, loss, samples, engine", NULL},
     COMMON_OPTS,
     {NULL, 0, NULL, NULL, NULL},
 };
@@ -328,6 +336,58 @@ done:
 
 /* ---- eval ---- */
 
+static int infer_forward(void *net, const float *x, int nb, float *logits)
+{
+    return pf_infer_net_forward(net, x, nb, logits);
+}
+
+static bool has_act_quant(const struct pf_model *m)
+{
+    for (int i = 0; m->actq && i <= m->n_layers; i++)
+        if (m->actq[i].bits > 0)
+            return true;
+    return false;
+}
+
+/* Evaluates m through the network --engine names (eval_opts); *used = the one that ran. In auto
+ * mode a network that cannot run the model hands over to the next (int8 or infer, then graph),
+ * with the reason in note. */
+static int eval_engine(struct pf_model *m, const char *want, const struct pf_dataset *d,
+                       const uint32_t *idx, uint32_t n, int batch, struct pf_eval_result *r,
+                       const char **used, char *note, size_t note_n)
+{
+    bool aut = !strcmp(want, "auto");
+    int rc = 0;
+    note[0] = 0;
+    if (!aut && strcmp(want, "graph") && strcmp(want, "infer") && strcmp(want, "int8"))
+        return PF_ERR(PF_EINVAL, "eval: --engine must be auto, int8, infer or graph, got '%s'",
+                      want);
+    if (!strcmp(want, "int8") || (aut && has_act_quant(m))) {
+        struct pf_int8_net *net = NULL;
+        if ((rc = pf_int8_net_new(m, &net)) == 0) {
+            *used = "int8";
+            rc = pf_int8_net_evaluate(net, d, idx, n, batch, r);
+            pf_int8_net_free(net);
+            return rc;
+        }
+    } else if (!strcmp(want, "infer") || aut) {
+        struct pf_infer_net *net = NULL;
+        if ((rc = pf_infer_net_new(m, &net)) == 0) {
+            *used = "infer";
+            rc = pf_evaluate_net(infer_forward, net, m->name, m->input, m->classes, d, idx, n,
+                                 batch, r, NULL);
+            pf_infer_net_free(net);
+            return rc;
+        }
+    }
+    if (rc < 0 && (!aut || (rc != -PF_EUNSUPPORTED && rc != -PF_EINVAL)))
+        return rc;
+    if (rc < 0)
+        snprintf(note, note_n, "%s", pf_err_msg());
+    *used = "graph";
+    return pf_evaluate(m, d, idx, n, batch, r, NULL);
+}
+
 static int cmd_eval(struct cmd *c, const char *pos)
 {
     struct pf_model *m = NULL;
@@ -360,17 +420,26 @@ static int cmd_eval(struct cmd *c, const char *pos)
         n = !strcmp(split, "val") ? n_val : n_tr;
     }
     struct pf_eval_result r;
+    const char *used = "graph";
+    char note[512];
     double t0 = pf_now_s();
-    if ((rc = pf_evaluate(m, d, idx, n, (int)pf_cli_opt_int(c, "batch"), &r, NULL)) < 0)
+    if ((rc = eval_engine(m, pf_cli_opt_str(c, "engine"), d, idx, n,
+                          (int)pf_cli_opt_int(c, "batch"), &r, &used, note, sizeof note)) < 0)
         goto done;
     double secs = pf_now_s() - t0;
+    if (note[0])
+        fprintf(stderr, "eval: ran on the training graph: %s\n", note);
     if (pf_cli_opt_set(c, "json"))
         printf("{\"model\": \"%s\", \"data\": \"%s\", \"split\": \"%s\", \"accuracy\": %.6f, "
-               "\"loss\": %.6f, \"samples\": %ld, \"correct\": %ld, \"seconds\": %.3f}\n",
-               pos, data, split, r.accuracy, r.loss, r.samples, r.correct, secs);
+               "\"loss\": %.6f, \"samples\": %ld, \"correct\": %ld, \"seconds\": %.3f, "
+               "\"engine\": \"%s\"}\n",
+               pos, data, split, r.accuracy, r.loss, r.samples, r.correct, secs, used);
     else
-        printf("%s on %s (%s, %ld images): accuracy %.4f (%ld correct), loss %.4f, %.2fs\n", pos,
-               data, split, r.samples, r.accuracy, r.correct, r.loss, secs);
+        printf("%s on %s (%s, %ld images): accuracy %.4f (%ld correct), loss %.4f, %.2fs (%s)\n",
+               pos, data, split, r.samples, r.accuracy, r.correct, r.loss, secs,
+               !strcmp(used, "int8")    ? "int8 network"
+               : !strcmp(used, "infer") ? "inference network"
+                                        : "training graph");
 done:
     free(tr_idx);
     free(val_idx);

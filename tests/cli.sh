@@ -105,6 +105,13 @@ if [ -f "$SHARED/fixtures/convnet_fmnist_torch.h5" ]; then
     if "$APP" eval "$SHARED/fixtures/convnet_fmnist_torch.h5" --data fmnist --json >"$T/out" 2>"$T/err"; then
         acc=$(sed -n 's/.*"accuracy": \([0-9.]*\).*/\1/p' "$T/out")
         if awk -v a="$acc" 'BEGIN { exit !(a >= 0.8792 && a <= 0.8802) }'; then ok; else bad "torch fixture accuracy $acc, want 0.8797 +- 0.0005"; fi
+        # eval runs a float model on the inference network; the training graph counts the same
+        # images right (logits within 1e-4: at most a near-tie or two may flip)
+        if grep -q '"engine": "infer"' "$T/out"; then ok; else bad "eval did not use the inference network: $(cat "$T/out")"; fi
+        c1=$(sed -n 's/.*"correct": \([0-9]*\).*/\1/p' "$T/out")
+        "$APP" eval "$SHARED/fixtures/convnet_fmnist_torch.h5" --data fmnist --engine graph --json >"$T/out" 2>"$T/err"
+        c2=$(sed -n 's/.*"correct": \([0-9]*\).*/\1/p' "$T/out")
+        if grep -q '"engine": "graph"' "$T/out" && [ -n "$c1" ] && [ -n "$c2" ] && [ $((c1 - c2)) -le 2 ] && [ $((c2 - c1)) -le 2 ]; then ok; else bad "eval engines disagree: infer $c1, graph $c2 correct"; fi
     else
         bad "eval torch fixture: $(head -c 300 "$T/err")"
     fi
@@ -158,6 +165,16 @@ for l in uniform non-uniform uniform-tf; do
     if [ -s "$T/$l.h5" ] && [ "$(stat -c %s "$T/$l.h5")" -lt "$(stat -c %s "$T/syn.h5")" ]; then ok; else bad "$l.h5 is not smaller than the float model"; fi
 done
 expect_ok eval-quantized '"accuracy": ' "$APP" eval "$T/uniform.h5" --data synthetic --json
+# a uniform-tf model runs on the int8 network; the training graph's simulated quantization
+# classifies the same images (the integer logits equal the simulated ones to rounding)
+expect_ok eval-int8 '"engine": "int8"' "$APP" eval "$T/uniform-tf.h5" --data synthetic --json
+c1=$(sed -n 's/.*"correct": \([0-9]*\).*/\1/p' "$T/out")
+expect_ok eval-int8-graph '"engine": "graph"' "$APP" eval "$T/uniform-tf.h5" --data synthetic --engine graph --json
+c2=$(sed -n 's/.*"correct": \([0-9]*\).*/\1/p' "$T/out")
+if [ -n "$c1" ] && [ -n "$c2" ] && [ $((c1 - c2)) -le 1 ] && [ $((c2 - c1)) -le 1 ]; then ok; else bad "int8 network $c1 correct, simulated $c2"; fi
+expect_fail eval-int8-float "no activation quantization" "$APP" eval "$T/syn.h5" --engine int8
+expect_fail eval-infer-quantized "activation quantization is on" "$APP" eval "$T/uniform-tf.h5" --data synthetic --engine infer
+expect_fail eval-engine-bad "--engine must be auto, int8, infer or graph, got 'gpu'" "$APP" eval "$T/syn.h5" --engine gpu
 # info shows what the file really stores: the mask's sparsity, the weights' bits
 expect_ok info-sparsity 'fc3 +weight +sparsity +75\.0%' "$APP" info "$T/weight-sparse.h5"
 expect_ok info-bits 'conv2 +weight +sparsity +0\.0% +4-bit uniform' "$APP" info "$T/uniform.h5"

@@ -713,51 +713,14 @@ int pf_int8_net_forward(struct pf_int8_net *n, const float *x, int N, float *log
     return 0;
 }
 
+static int int8_forward(void *net, const float *x, int nb, float *logits)
+{
+    return pf_int8_net_forward(net, x, nb, logits);
+}
+
 int pf_int8_net_evaluate(struct pf_int8_net *n, const struct pf_dataset *d, const uint32_t *idx,
                          uint32_t cnt, int batch, struct pf_eval_result *r)
 {
-    float *x = NULL, *logits = NULL;
-    int *y = NULL;
-    uint32_t *ids = NULL;
-    int rc = 0;
-    memset(r, 0, sizeof *r);
-    if (!idx)
-        cnt = (uint32_t)d->n;
-    if (batch < 1)
-        return PF_ERR(PF_EINVAL, "evaluation batch size %d must be at least 1", batch);
-    if (d->c != n->input.c || d->h != n->input.h || d->w != n->input.w || d->classes != n->classes)
-        return PF_ERR(PF_ESHAPE, "dataset %s does not fit the int8 network's input or classes",
-                      d->name);
-    x = pf_malloc_aligned((size_t)batch * pf_shape_numel(n->input) * sizeof *x);
-    logits = pf_malloc((size_t)batch * n->classes * sizeof *logits);
-    y = pf_malloc((size_t)batch * sizeof *y);
-    ids = pf_malloc((size_t)batch * sizeof *ids);
-    if (!x || !logits || !y || !ids) {
-        rc = -PF_ENOMEM;
-        goto out;
-    }
-    double loss_sum = 0.0;
-    for (uint32_t s = 0; s < cnt; s += (uint32_t)batch) {
-        int nb = (int)(cnt - s < (uint32_t)batch ? cnt - s : (uint32_t)batch);
-        for (int i = 0; i < nb; i++)
-            ids[i] = idx ? idx[s + i] : s + (uint32_t)i;
-        if ((rc = pf_dataset_batch(d, ids, nb, x, y, false, NULL)) < 0 ||
-            (rc = pf_int8_net_forward(n, x, nb, logits)) < 0)
-            goto out;
-        float loss;
-        int correct;
-        if ((rc = pf_softmax_xent(logits, y, nb, n->classes, &loss, NULL, &correct)) < 0)
-            goto out;
-        loss_sum += (double)loss * nb;
-        r->correct += correct;
-    }
-    r->samples = cnt;
-    r->accuracy = cnt ? (double)r->correct / cnt : 0.0;
-    r->loss = cnt ? loss_sum / cnt : 0.0;
-out:
-    free(x);
-    free(logits);
-    free(y);
-    free(ids);
-    return rc;
+    return pf_evaluate_net(int8_forward, n, "the int8 network", n->input, n->classes, d, idx, cnt,
+                           batch, r, NULL);
 }

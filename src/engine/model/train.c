@@ -178,10 +178,11 @@ done:
     return rc;
 }
 
-int pf_evaluate(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx, uint32_t n,
-                int batch, struct pf_eval_result *r, int *pred)
+int pf_evaluate_net(pf_forward_fn fwd, void *net, const char *name, struct pf_shape input,
+                    int classes, const struct pf_dataset *d, const uint32_t *idx, uint32_t n,
+                    int batch, struct pf_eval_result *r, int *pred)
 {
-    float *x = NULL;
+    float *x = NULL, *logits = NULL;
     int *y = NULL;
     uint32_t *ids = NULL;
     int rc;
@@ -190,19 +191,17 @@ int pf_evaluate(struct pf_model *m, const struct pf_dataset *d, const uint32_t *
         n = (uint32_t)d->n;
     if (batch < 1)
         return PF_ERR(PF_EINVAL, "evaluation batch size %d must be at least 1", batch);
-    if (d->c != m->input.c || d->h != m->input.h || d->w != m->input.w)
+    if (d->c != input.c || d->h != input.h || d->w != input.w)
         return PF_ERR(PF_ESHAPE, "dataset %s has %dx%dx%d images but %s expects %dx%dx%d", d->name,
-                      d->c, d->h, d->w, m->name, m->input.c, m->input.h, m->input.w);
-    if (d->classes != m->classes)
+                      d->c, d->h, d->w, name, input.c, input.h, input.w);
+    if (d->classes != classes)
         return PF_ERR(PF_ESHAPE, "dataset %s has %d classes but %s outputs %d", d->name, d->classes,
-                      m->name, m->classes);
-    if ((rc = pf_model_set_batch(m, batch)) < 0)
-        return rc;
-    size_t in_n = pf_shape_numel(m->input);
-    x = pf_malloc_aligned((size_t)batch * in_n * sizeof *x);
+                      name, classes);
+    x = pf_malloc_aligned((size_t)batch * pf_shape_numel(input) * sizeof *x);
+    logits = pf_malloc((size_t)batch * classes * sizeof *logits);
     y = pf_malloc((size_t)batch * sizeof *y);
     ids = pf_malloc((size_t)batch * sizeof *ids);
-    if (!x || !y || !ids) {
+    if (!x || !logits || !y || !ids) {
         rc = -PF_ENOMEM;
         goto done;
     }
@@ -211,22 +210,20 @@ int pf_evaluate(struct pf_model *m, const struct pf_dataset *d, const uint32_t *
         int nb = (int)(n - s < (uint32_t)batch ? n - s : (uint32_t)batch);
         for (int i = 0; i < nb; i++)
             ids[i] = idx ? idx[s + i] : s + (uint32_t)i;
-        if ((rc = pf_dataset_batch(d, ids, nb, x, y, false, NULL)) < 0)
-            goto done;
-        if ((rc = pf_model_forward(m, x, nb, false)) < 0)
+        if ((rc = pf_dataset_batch(d, ids, nb, x, y, false, NULL)) < 0 ||
+            (rc = fwd(net, x, nb, logits)) < 0)
             goto done;
         float loss;
         int correct;
-        const float *logits = pf_model_logits(m);
-        if ((rc = pf_softmax_xent(logits, y, nb, m->classes, &loss, NULL, &correct)) < 0)
+        if ((rc = pf_softmax_xent(logits, y, nb, classes, &loss, NULL, &correct)) < 0)
             goto done;
         loss_sum += (double)loss * nb;
         r->correct += correct;
         if (pred)
             for (int i = 0; i < nb; i++) {
                 int best = 0;
-                for (int k = 1; k < m->classes; k++)
-                    if (logits[(size_t)i * m->classes + k] > logits[(size_t)i * m->classes + best])
+                for (int k = 1; k < classes; k++)
+                    if (logits[(size_t)i * classes + k] > logits[(size_t)i * classes + best])
                         best = k;
                 pred[s + (uint32_t)i] = best;
             }
@@ -237,7 +234,28 @@ int pf_evaluate(struct pf_model *m, const struct pf_dataset *d, const uint32_t *
     rc = 0;
 done:
     free(x);
+    free(logits);
     free(y);
     free(ids);
     return rc;
+}
+
+/* The training graph's forward in inference mode, as pf_evaluate_net calls it. */
+static int graph_forward(void *net, const float *x, int nb, float *logits)
+{
+    struct pf_model *m = net;
+    int rc = pf_model_forward(m, x, nb, false);
+    if (rc == 0)
+        memcpy(logits, pf_model_logits(m), (size_t)nb * m->classes * sizeof *logits);
+    return rc;
+}
+
+int pf_evaluate(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx, uint32_t n,
+                int batch, struct pf_eval_result *r, int *pred)
+{
+    int rc = batch >= 1 ? pf_model_set_batch(m, batch) : 0;
+    if (rc < 0)
+        return rc;
+    return pf_evaluate_net(graph_forward, m, m->name, m->input, m->classes, d, idx, n, batch, r,
+                           pred);
 }

@@ -100,4 +100,14 @@ struct pf_eval_result {
 int pf_evaluate(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx, uint32_t n,
                 int batch, struct pf_eval_result *r, int *pred);
 
+/* A network's forward for evaluation: the logits (nb, classes) of nb images x (N, C, H, W). */
+typedef int (*pf_forward_fn)(void *net, const float *x, int nb, float *logits);
+
+/* pf_evaluate's loop over any network (the inference network, the int8 network): fwd(net, ...)
+ * gives the logits; name, input and classes describe the network for the shape checks and their
+ * messages. */
+int pf_evaluate_net(pf_forward_fn fwd, void *net, const char *name, struct pf_shape input,
+                    int classes, const struct pf_dataset *d, const uint32_t *idx, uint32_t n,
+                    int batch, struct pf_eval_result *r, int *pred);
+
 #endif
