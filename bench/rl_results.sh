@@ -69,7 +69,9 @@ best_budget() {
     python3 - "$(cat "$1")/rl/rlouts.csv" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-best = max(rows, key=lambda r: float(r["reward"]))  # the first of the highest reward
+# the roll-out that set the final best: the first row showing it in the best column (the
+# highest reward may have been refused by the rl_uniform_p gate, so it is not always the best)
+best = [r for r in rows if r["best"] == rows[-1]["best"]][0]
 print("%.3f" % float(best["budget"]))
 PY
 }

@@ -4,7 +4,7 @@
  * records and its best plan; a search stopped after k roll-outs and resumed gives the same next
  * roll-outs as an uninterrupted one; CPR's auto mode searches its own steps and keeps the
  * budget; the channel roll-out fine-tune changes only the reward; a roll-out replaces the uniform
- * strategy only when its per-image gain clears rl_uniform_z's test; bad resumes, unreachable
+ * strategy only when its per-image wins pass rl_uniform_p's sign test; bad resumes, unreachable
  * budgets and a run without a validation split fail with clear messages. */
 #include <check.h>
 #include <math.h>
@@ -456,7 +456,7 @@ START_TEST(test_channel_reward_finetune)
 }
 END_TEST
 
-/* ---- the gate against luck (rl_uniform_z): a scripted search whose roll-outs classify chosen
+/* ---- the gate against luck (rl_uniform_p): a scripted search whose roll-outs classify chosen
  * validation images right, so that the gains against the uniform strategy are known ---- */
 struct scripted {
     struct pf_rl_search base;
@@ -471,9 +471,11 @@ static bool right_at(int k, long i)
     case -1:
         return i < 150;
     case 0:
-        return (i >= 10 && i < 150) || (i >= 150 && i < 162); /* 12 gained, 10 lost */
+        return (i >= 10 && i < 150) || (i >= 150 && i < 162); /* 12 won, 10 lost */
     case 1:
-        return i < 180; /* 30 gained, none lost */
+        return i < 153; /* 3 won, none lost */
+    case 2:
+        return i < 180; /* 30 won, none lost */
     default:
         return i < 100;
     }
@@ -516,11 +518,11 @@ static void sc_to_plan(const struct pf_rl_search *s, const double *v, struct pf_
     (void)s, (void)v, (void)p;
 }
 
-/* The best value after n roll-outs of the scripted search, at rl_uniform_z z. */
-static double scripted_best(const char *model, const char *z, int n)
+/* The best value after n roll-outs of the scripted search, at rl_uniform_p p. */
+static double scripted_best(const char *model, const char *p, int n)
 {
     struct pf_run *r = pf_test_run("channel", model);
-    ck_assert_int_eq(pf_opts_set(&r->opts, "rl_uniform_z", z, "t"), 0);
+    ck_assert_int_eq(pf_opts_set(&r->opts, "rl_uniform_p", p, "t"), 0);
     ck_assert_int_eq(pf_opts_set(&r->opts, "ddpg_batch_size", "2", "t"), 0);
     ck_assert_int_eq(
         pf_dataset_split(r->train, 200, &r->train_idx, &r->n_train, &r->val_idx, &r->n_val), 0);
@@ -559,15 +561,22 @@ static double scripted_best(const char *model, const char *z, int n)
 START_TEST(test_uniform_gate)
 {
     const char *model = trained_model();
-    /* roll-out 0 scores 152 / 200 against uniform's 150: a gain of 2 among 22 images that differ
-     * is below 1.645 sqrt(22) = 7.7, so uniform stays the best */
-    ck_assert_double_eq(scripted_best(model, "1.645", 1), -1.0);
+    /* roll-out 0 scores 152 / 200 against uniform's 150, winning 12 of the 22 images that
+     * differ (p = 0.42): uniform stays the best */
+    ck_assert_double_eq(scripted_best(model, "0.05", 1), -1.0);
     /* without the gate any higher reward wins (PocketFlow) */
-    ck_assert_double_eq(scripted_best(model, "0", 1), 0.0);
-    /* roll-out 1 gains 30 of 30: above 1.645 sqrt(30) = 9.0, taken; roll-out 2 scores lower */
-    ck_assert_double_eq(scripted_best(model, "1.645", 3), 1.0);
-    /* a stricter gate refuses it too: 30 is not above 6 sqrt(30) = 32.9 */
-    ck_assert_double_eq(scripted_best(model, "6", 3), -1.0);
+    ck_assert_double_eq(scripted_best(model, "1", 1), 0.0);
+    /* roll-out 1 wins 3 of 3 (p = 1/8): refused at 0.05, taken at 0.2 (roll-out 0 is not) */
+    ck_assert_double_eq(scripted_best(model, "0.05", 2), -1.0);
+    ck_assert_double_eq(scripted_best(model, "0.2", 2), 1.0);
+    /* with p just under 12 wins of 22's 0.416 (sum of C(22, k) / 2^22, k >= 12) roll-out 0 is
+     * refused, just over it taken */
+    ck_assert_double_eq(scripted_best(model, "0.415", 1), -1.0);
+    ck_assert_double_eq(scripted_best(model, "0.417", 1), 0.0);
+    /* roll-out 2 wins 30 of 30 (p = 2^-30 = 9.3e-10): taken; roll-out 3 scores lower */
+    ck_assert_double_eq(scripted_best(model, "0.05", 4), 2.0);
+    /* a stricter gate refuses it too */
+    ck_assert_double_eq(scripted_best(model, "1e-10", 4), -1.0);
 }
 END_TEST
 

@@ -79,10 +79,10 @@ const struct pf_opt_spec pf_ddpg_opts[] = {
     {"rl_nb_smpls_eval", PF_OPT_INT, "2000", 1, 1000000, NULL,
      "RL search: validation images each roll-out's reward is measured on (the same for all; "
      "at most nb_smpls_val)"},
-    {"rl_uniform_z", PF_OPT_FLOAT, "1.645", 0.0, 10.0, NULL,
-     "RL search: a roll-out replaces the uniform strategy only if, of the validation images the "
-     "two classify differently, it gets more right by over z x sqrt(their count) (one-sided "
-     "McNemar; 1.645: 95%); 0: any higher reward (PocketFlow). Accuracy rewards only"},
+    {"rl_uniform_p", PF_OPT_FLOAT, "0.05", 1e-12, 1.0, NULL,
+     "RL search: a roll-out replaces the uniform strategy only if, on the validation images the "
+     "two classify differently, it wins with a one-sided sign-test p-value at most this; 1: any "
+     "higher reward (PocketFlow). Accuracy rewards only"},
     {"rl_resume", PF_OPT_STR, "", 0, 0, NULL,
      "RL search: run directory of an earlier search to continue (its rl/ files; the same "
      "budget and seed)"},

@@ -37,30 +37,41 @@ static long eval_count(const struct pf_run *r)
 }
 
 /* The uniform strategy's per-image outcomes on the reward's validation images, and the
- * threshold a roll-out must clear against them (rl_uniform_z; rlsearch.h). */
+ * p-value a roll-out must reach against them (rl_uniform_p; rlsearch.h). */
 struct uni_gate {
-    double z;       /* 0: off */
+    double p;       /* 1: off */
     long n;         /* images */
     uint8_t *right; /* n: uniform classified image i right */
 };
 
-/* Of the images the roll-out (s->pred) and the uniform strategy classify differently: *differ
- * of them, *gain = those only the roll-out gets right minus those only uniform gets right.
- * Returns whether the gain clears the gate (always true when it is off). */
-static bool gate_passes(const struct uni_gate *g, const struct pf_run *r, const int *pred,
-                        long *gain, long *differ)
+/* P(X >= k) for X ~ Binomial(n, 1/2): the one-sided sign test's p-value. */
+static double sign_test_p(long n, long k)
 {
-    *gain = *differ = 0;
-    if (g->z <= 0.0)
+    double sum = 0.0;
+    for (long i = k > 0 ? k : 0; i <= n; i++)
+        sum += exp(lgamma(n + 1.0) - lgamma(i + 1.0) - lgamma(n - i + 1.0) - n * log(2.0));
+    return sum < 1.0 ? sum : 1.0;
+}
+
+/* Of the images the roll-out (s->pred) and the uniform strategy classify differently (*differ),
+ * *won are those only the roll-out gets right; *pv the sign test's p-value of that many wins.
+ * Returns whether it clears the gate (always true when it is off). */
+static bool gate_passes(const struct uni_gate *g, const struct pf_run *r, const int *pred,
+                        long *won, long *differ, double *pv)
+{
+    *won = *differ = 0;
+    *pv = 1.0;
+    if (g->p >= 1.0)
         return true;
     for (long i = 0; i < g->n; i++) {
         bool ok = pred[i] == r->train->labels[r->val_idx[i]];
         if (ok != (bool)g->right[i]) {
             (*differ)++;
-            *gain += ok ? 1 : -1;
+            *won += ok;
         }
     }
-    return *differ > 0 && (double)*gain > g->z * sqrt((double)*differ);
+    *pv = sign_test_p(*differ, *won);
+    return *differ > 0 && *pv <= g->p;
 }
 
 /* "<prefix><layer name>" cut to an event name. */
@@ -294,7 +305,8 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
     double *rewards = pf_calloc((size_t)T, sizeof *rewards);
     size_t row_cap = 256 + (size_t)T * 32;
     char *row = pf_malloc(row_cap);
-    if (s->acc_reward && (gate.z = pf_opts_float(&r->opts, "rl_uniform_z")) > 0.0) {
+    gate.p = s->acc_reward ? pf_opts_float(&r->opts, "rl_uniform_p") : 1.0;
+    if (gate.p < 1.0) {
         gate.n = eval_count(r);
         gate.right = pf_malloc((size_t)gate.n);
         s->pred = pf_malloc((size_t)gate.n * sizeof *s->pred);
@@ -352,7 +364,7 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
     /* the uniform strategy first: the best never scores below it (a resume re-evaluates it for
      * the gate's per-image outcomes) */
     double ru = 0.0, bu = 0.0;
-    if (start == 0 || gate.z > 0.0) {
+    if (start == 0 || gate.p < 1.0) {
         memcpy(values, s->uniform, (size_t)T * sizeof *values);
         if (s->begin)
             s->begin(s, -1);
@@ -371,7 +383,7 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
         pf_run_metric(r, 0, "rl_uniform_reward", ru);
         pf_run_log(r, "RL: the uniform strategy scores %.4f (%s %.4f); roll-outs must beat it%s",
                    ru, s->value, bu,
-                   gate.z > 0.0 ? ", by more than the noise of the validation sample" : "");
+                   gate.p < 1.0 ? ", by more than the noise of the validation sample" : "");
         if (c.dir[0] &&
             ((rc = save_plan(&c, best, "best.plan.yaml")) < 0 || (rc = save_state(&c, 0)) < 0))
             goto out;
@@ -428,16 +440,17 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
             la /= trained;
             lc /= trained;
         }
-        long gain = 0, differ = 0;
+        long won = 0, differ = 0;
+        double pv = 1.0;
         bool improved = !c.has_best || reward > c.best_reward;
-        if (improved && !gate_passes(&gate, r, s->pred, &gain, &differ)) {
+        if (improved && !gate_passes(&gate, r, s->pred, &won, &differ, &pv)) {
             improved = false;
             gated++;
             pf_run_log(r,
                        "RL roll-out %d: reward %.4f above the best, but of the %ld images it and "
-                       "the uniform strategy classify differently it gets only %ld more right "
-                       "(needs more than %.1f, rl_uniform_z %g): not taken",
-                       k + 1, reward, differ, gain, gate.z * sqrt((double)differ), gate.z);
+                       "the uniform strategy classify differently it gets %ld right and uniform "
+                       "%ld (sign test p = %.3g > rl_uniform_p %g): not taken",
+                       k + 1, reward, differ, won, differ - won, pv, gate.p);
         }
         beaten |= improved;
         if (improved) {

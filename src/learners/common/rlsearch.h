@@ -33,12 +33,12 @@
  *     metric rl_uniform_reward    step 0: its reward (evaluated before the first roll-out, on
  *                                 the same images; the best starts there, so a search never
  *                                 returns a strategy that scores below the uniform one)
- * Against luck (rl_uniform_z, accuracy rewards): a roll-out with a higher reward becomes the
+ * Against luck (rl_uniform_p, accuracy rewards): a roll-out with a higher reward becomes the
  * best only if it also beats the uniform strategy by more than the validation sample's noise.
- * Of the images the two classify differently, it must get right g more than uniform does, with
- * g > z sqrt(images that differ) (a one-sided McNemar test; z = 1.645 is 95%). A 6-image gain
- * on 1000 images is within the noise and is not taken. A resumed search re-evaluates the
- * uniform strategy for its per-image outcomes.
+ * Of the images the two classify differently, it must win so many that a fair coin would do as
+ * well with probability at most p (a one-sided sign test, exact; p = 0.05 by default). 3 wins of
+ * 3 (p = 0.125) or 12 wins against 10 losses (p = 0.42) are not taken. A resumed search
+ * re-evaluates the uniform strategy for its per-image outcomes.
  *     metric rl_value/<layer>     every roll-out: this roll-out's value per decided layer
  *     metric rl_bestv/<layer>     when the best improves: the best strategy's values
  *     metric rl_reward, rl_best, rl_noise, rl_budget (what the strategy reaches: kept-MACs
@@ -73,7 +73,7 @@ struct pf_rl_search {
      * resume must match it); empty: fixed by the search kind */
     char reward_desc[96];
     /* The reward is the validation accuracy (pf_rl_val_accuracy), so a roll-out is compared
-     * with the uniform strategy image by image (rl_uniform_z); false for rewards that mix in
+     * with the uniform strategy image by image (rl_uniform_p); false for rewards that mix in
      * the MACs or the sparsity. */
     bool acc_reward;
     /* Set by pf_rl_run while it runs (NULL otherwise): pf_rl_val_accuracy writes each
