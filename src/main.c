@@ -336,19 +336,6 @@ done:
 
 /* ---- eval ---- */
 
-static int infer_forward(void *net, const float *x, int nb, float *logits)
-{
-    return pf_infer_net_forward(net, x, nb, logits);
-}
-
-static bool has_act_quant(const struct pf_model *m)
-{
-    for (int i = 0; m->actq && i <= m->n_layers; i++)
-        if (m->actq[i].bits > 0)
-            return true;
-    return false;
-}
-
 /* Evaluates m through the network --engine names (eval_opts); *used = the one that ran. In auto
  * mode a network that cannot run the model hands over to the next (int8 or infer, then graph),
  * with the reason in note. */
@@ -362,7 +349,7 @@ static int eval_engine(struct pf_model *m, const char *want, const struct pf_dat
     if (!aut && strcmp(want, "graph") && strcmp(want, "infer") && strcmp(want, "int8"))
         return PF_ERR(PF_EINVAL, "eval: --engine must be auto, int8, infer or graph, got '%s'",
                       want);
-    if (!strcmp(want, "int8") || (aut && has_act_quant(m))) {
+    if (!strcmp(want, "int8") || (aut && pf_model_actq_first(m) >= 0)) {
         struct pf_int8_net *net = NULL;
         if ((rc = pf_int8_net_new(m, &net)) == 0) {
             *used = "int8";
@@ -374,7 +361,7 @@ static int eval_engine(struct pf_model *m, const char *want, const struct pf_dat
         struct pf_infer_net *net = NULL;
         if ((rc = pf_infer_net_new(m, &net)) == 0) {
             *used = "infer";
-            rc = pf_evaluate_net(infer_forward, net, m->name, m->input, m->classes, d, idx, n,
+            rc = pf_evaluate_net(pf_infer_forward, net, m->name, m->input, m->classes, d, idx, n,
                                  batch, r, NULL);
             pf_infer_net_free(net);
             return rc;
@@ -604,7 +591,8 @@ static struct cmd cmds[] = {
     {"bench", "",
      "Speed: training and inference images/s, batch-1 latency, peak memory; "
      "--layers: per layer, and the whole model through the training graph and through the "
-     "inference network (batch norm folded, blocked layout).",
+     "inference network (batch norm folded, blocked layout), or for a model with quantized "
+     "activations (uniform-tf) through the int8 network.",
      bench_opts, cmd_bench},
     {"sensitivity", "MODEL.h5 ",
      "Accuracy of L1-norm pruning of each channel group at each ratio, no fine-tuning.",

@@ -173,6 +173,11 @@ expect_ok eval-int8-graph '"engine": "graph"' "$APP" eval "$T/uniform-tf.h5" --d
 c2=$(sed -n 's/.*"correct": \([0-9]*\).*/\1/p' "$T/out")
 if [ -n "$c1" ] && [ -n "$c2" ] && [ $((c1 - c2)) -le 1 ] && [ $((c2 - c1)) -le 1 ]; then ok; else bad "int8 network $c1 correct, simulated $c2"; fi
 expect_fail eval-int8-float "no activation quantization" "$APP" eval "$T/syn.h5" --engine int8
+# bench times a uniform-tf model's int8 network beside the training graph
+expect_ok bench-int8 'int8 network \(integer convolutions\): [0-9.]+ ms per forward.*[0-9.]+x the training graph' \
+    "$APP" bench --layers "$T/uniform-tf.h5" --steps 3 --warmup 1
+expect_ok bench-int8-json '"infer_ms": null, "int8_ms": [0-9]' "$APP" bench --layers "$T/uniform-tf.h5" --steps 2 --warmup 0 --json
+expect_ok bench-float-json '"infer_ms": [0-9.]+, "int8_ms": null' "$APP" bench --layers "$T/syn.h5" --steps 2 --warmup 0 --json
 expect_fail eval-infer-quantized "activation quantization is on" "$APP" eval "$T/uniform-tf.h5" --data synthetic --engine infer
 expect_fail eval-engine-bad "--engine must be auto, int8, infer or graph, got 'gpu'" "$APP" eval "$T/syn.h5" --engine gpu
 # info shows what the file really stores: the mask's sparsity, the weights' bits

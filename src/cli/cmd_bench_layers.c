@@ -17,13 +17,17 @@
 #include "engine/core/pf_time.h"
 #include "engine/model/groups.h"
 #include "engine/model/infer.h"
+#include "engine/model/int8.h"
 #include "engine/model/plan.h"
 #include "engine/model/profile.h"
+#include "engine/model/train.h"
 
 struct timing {
     double *layer_s; /* n_layers medians */
     double model_s;  /* median of whole forwards */
     double infer_s;  /* median of whole forwards of the inference network (infer.h) */
+    double int8_s;   /* the same for the int8 network (int8.h) of a model with quantized
+                        activations, instead of the inference network */
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -32,16 +36,15 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The median time of the inference network of m on x (N samples); runs has `steps` slots. */
-static int time_infer(const struct pf_model *m, const float *x, int N, int warm, int steps,
-                      double *runs, double *out)
+/* The median time of fwd(net) on x (N samples, classes logits each); runs has `steps` slots. */
+static int time_net(pf_forward_fn fwd, void *net, int classes, const float *x, int N, int warm,
+                    int steps, double *runs, double *out)
 {
-    struct pf_infer_net *net = NULL;
-    float *logits = pf_malloc((size_t)N * m->classes * sizeof *logits);
-    int rc = logits ? pf_infer_net_new(m, &net) : -PF_ENOMEM;
+    float *logits = pf_malloc((size_t)N * classes * sizeof *logits);
+    int rc = logits ? 0 : -PF_ENOMEM;
     for (int s = 0; rc == 0 && s < warm + steps; s++) {
         double t0 = pf_now_s();
-        rc = pf_infer_net_forward(net, x, N, logits);
+        rc = fwd(net, x, N, logits);
         if (s >= warm)
             runs[s - warm] = pf_now_s() - t0;
     }
@@ -49,8 +52,29 @@ static int time_infer(const struct pf_model *m, const float *x, int N, int warm,
         qsort(runs, (size_t)steps, sizeof *runs, cmp_double);
         *out = runs[steps / 2];
     }
-    pf_infer_net_free(net);
     free(logits);
+    return rc;
+}
+
+/* The network that serves m, timed: the int8 network when some activation is quantized, else
+ * the float inference network. One that cannot run m is said on stderr and left at 0. */
+static int time_serving(const struct pf_model *m, const float *x, int N, int warm, int steps,
+                        double *runs, struct timing *t)
+{
+    bool q = pf_model_actq_first(m) >= 0;
+    struct pf_int8_net *n8 = NULL;
+    struct pf_infer_net *nf = NULL;
+    int rc = q ? pf_int8_net_new(m, &n8) : pf_infer_net_new(m, &nf);
+    if (rc == 0)
+        rc = q ? time_net(pf_int8_forward, n8, m->classes, x, N, warm, steps, runs, &t->int8_s)
+               : time_net(pf_infer_forward, nf, m->classes, x, N, warm, steps, runs, &t->infer_s);
+    pf_int8_net_free(n8);
+    pf_infer_net_free(nf);
+    if (rc == -PF_EUNSUPPORTED || rc == -PF_EINVAL) { /* the training-graph timing still stands */
+        fprintf(stderr, "no %s timing: %s\n", q ? "int8-network" : "inference-network",
+                pf_err_msg());
+        rc = 0;
+    }
     return rc;
 }
 
@@ -95,12 +119,7 @@ static int time_model(struct pf_model *m, const float *x, int N, int warm, int s
     }
     qsort(whole, (size_t)steps, sizeof *whole, cmp_double);
     t->model_s = whole[steps / 2];
-    rc = time_infer(m, x, N, warm, steps, whole, &t->infer_s);
-    if (rc == -PF_EUNSUPPORTED) { /* the training-graph timing still stands */
-        fprintf(stderr, "no inference-network timing: %s\n", pf_err_msg());
-        t->infer_s = 0.0;
-        rc = 0;
-    }
+    rc = time_serving(m, x, N, warm, steps, whole, t);
 done:
     free(runs);
     return rc;
@@ -229,6 +248,7 @@ int pf_cli_bench_layers(struct cmd *c, const char *pos)
         printf("], \"macs\": %llu, \"model_ms\": %.6f, \"sum_layers_ms\": %.6f",
                (unsigned long long)p->before.macs, tb.model_s * 1e3, sum_b * 1e3);
         json_ms("infer_ms", tb.infer_s);
+        json_ms("int8_ms", tb.int8_s);
         if (plan_path)
             printf(", \"after_macs\": %llu, \"after_model_ms\": %.6f, \"macs_ratio\": %.6f, "
                    "\"speedup\": %.4f",
@@ -272,6 +292,10 @@ int pf_cli_bench_layers(struct cmd *c, const char *pos)
         printf("inference network (batch norm folded, blocked layout): %.4f ms per forward, "
                "%.2f GFLOP/s\n",
                tb.infer_s * 1e3, 2.0 * p->before.macs * N / tb.infer_s / 1e9);
+    if (tb.int8_s > 0)
+        printf("int8 network (integer convolutions): %.4f ms per forward, %.2f GOP/s, %.2fx the "
+               "training graph's simulated quantization\n",
+               tb.int8_s * 1e3, 2.0 * p->before.macs * N / tb.int8_s / 1e9, tb.model_s / tb.int8_s);
     if (plan_path) {
         double mr = p->before.macs ? (double)p->after.macs / p->before.macs : 0.0;
         printf("shrunk: %llu MACs, measured %.4f ms per forward (sum of layers %.4f ms)\n",

@@ -596,6 +596,14 @@ int pf_model_reshape(struct pf_model *m)
     return N > 0 ? pf_model_set_batch(m, N) : 0;
 }
 
+int pf_model_actq_first(const struct pf_model *m)
+{
+    for (int i = 0; m->actq && i <= m->n_layers; i++)
+        if (m->actq[i].bits > 0)
+            return i;
+    return -1;
+}
+
 int pf_model_actq_enable(struct pf_model *m)
 {
     if (m->actq)

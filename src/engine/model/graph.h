@@ -77,6 +77,10 @@ int pf_model_reshape(struct pf_model *m);
 int pf_model_actq_enable(struct pf_model *m);
 void pf_model_actq_disable(struct pf_model *m);
 
+/* The first activation quantization that is on: a layer index, m->n_layers for the network
+ * input, or -1 when every activation is float. */
+int pf_model_actq_first(const struct pf_model *m);
+
 /* Forward pass over x (N, C, H, W); N <= batch. The logits are pf_model_logits(m). */
 int pf_model_forward(struct pf_model *m, const float *x, int N, bool train);
 static inline const float *pf_model_logits(const struct pf_model *m)

@@ -248,6 +248,11 @@ static int build_op(struct pf_infer_net *n, const struct pf_model *m, int i)
     return rc;
 }
 
+int pf_infer_forward(void *net, const float *x, int N, float *logits)
+{
+    return pf_infer_net_forward(net, x, N, logits);
+}
+
 void pf_infer_net_free(struct pf_infer_net *n)
 {
     if (!n)
@@ -269,12 +274,12 @@ void pf_infer_net_free(struct pf_infer_net *n)
 int pf_infer_net_new(const struct pf_model *m, struct pf_infer_net **out)
 {
     *out = NULL;
-    for (int i = 0; m->actq && i <= m->n_layers; i++)
-        if (m->actq[i].bits > 0)
-            return PF_ERR(PF_EUNSUPPORTED,
-                          "%s: activation quantization is on; the float inference network runs "
-                          "float activations (the int8 path runs quantized ones)",
-                          i < m->n_layers ? m->layers[i].name : "input");
+    int q = pf_model_actq_first(m);
+    if (q >= 0)
+        return PF_ERR(PF_EUNSUPPORTED,
+                      "%s: activation quantization is on; the float inference network runs "
+                      "float activations (the int8 path runs quantized ones)",
+                      q < m->n_layers ? m->layers[q].name : "input");
     struct pf_model *f = NULL;
     int rc = pf_model_fold_bn(m, &f);
     if (rc < 0)

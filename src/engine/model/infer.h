@@ -31,5 +31,7 @@ void pf_infer_net_free(struct pf_infer_net *n);
 /* Runs N images x (N, C, H, W) and writes the logits (N, classes). Allocates its buffers on the
  * first call at a batch size (not in later calls at that size or below). 0 or an error. */
 int pf_infer_net_forward(struct pf_infer_net *n, const float *x, int N, float *logits);
+/* The same as a pf_forward_fn (train.h) of net = a struct pf_infer_net. */
+int pf_infer_forward(void *net, const float *x, int N, float *logits);
 
 #endif

@@ -713,14 +713,14 @@ int pf_int8_net_forward(struct pf_int8_net *n, const float *x, int N, float *log
     return 0;
 }
 
-static int int8_forward(void *net, const float *x, int nb, float *logits)
+int pf_int8_forward(void *net, const float *x, int N, float *logits)
 {
-    return pf_int8_net_forward(net, x, nb, logits);
+    return pf_int8_net_forward(net, x, N, logits);
 }
 
 int pf_int8_net_evaluate(struct pf_int8_net *n, const struct pf_dataset *d, const uint32_t *idx,
                          uint32_t cnt, int batch, struct pf_eval_result *r)
 {
-    return pf_evaluate_net(int8_forward, n, "the int8 network", n->input, n->classes, d, idx, cnt,
-                           batch, r, NULL);
+    return pf_evaluate_net(pf_int8_forward, n, "the int8 network", n->input, n->classes, d, idx,
+                           cnt, batch, r, NULL);
 }

@@ -62,6 +62,8 @@ void pf_int8_net_free(struct pf_int8_net *n);
  * (N, classes). Allocates its buffers on the first call at a batch size (not in later calls).
  * 0 or an error. */
 int pf_int8_net_forward(struct pf_int8_net *n, const float *x, int N, float *logits);
+/* The same as a pf_forward_fn (train.h) of net = a struct pf_int8_net. */
+int pf_int8_forward(void *net, const float *x, int N, float *logits);
 
 /* Evaluates the integer network on idx[0..cnt) of d (all if idx is NULL) in batches of `batch`,
  * as pf_evaluate does for float models. */
