@@ -336,9 +336,9 @@ done:
 
 /* ---- eval ---- */
 
-/* Evaluates m through the network --engine names (eval_opts); *used = the one that ran. In auto
- * mode a network that cannot run the model hands over to the next (int8 or infer, then graph),
- * with the reason in note. */
+/* Evaluates m through the network --engine names (eval_opts, checked by cmd_eval); *used = the
+ * one that ran. In auto mode a network that cannot run the model hands over to the next (int8 or
+ * infer, then graph), with the reason in note. */
 static int eval_engine(struct pf_model *m, const char *want, const struct pf_dataset *d,
                        const uint32_t *idx, uint32_t n, int batch, struct pf_eval_result *r,
                        const char **used, char *note, size_t note_n)
@@ -346,9 +346,6 @@ static int eval_engine(struct pf_model *m, const char *want, const struct pf_dat
     bool aut = !strcmp(want, "auto");
     int rc = 0;
     note[0] = 0;
-    if (!aut && strcmp(want, "graph") && strcmp(want, "infer") && strcmp(want, "int8"))
-        return PF_ERR(PF_EINVAL, "eval: --engine must be auto, int8, infer or graph, got '%s'",
-                      want);
     if (!strcmp(want, "int8") || (aut && pf_model_actq_first(m) >= 0)) {
         struct pf_int8_net *net = NULL;
         if ((rc = pf_int8_net_new(m, &net)) == 0) {
@@ -395,6 +392,13 @@ static int cmd_eval(struct cmd *c, const char *pos)
         rc = PF_ERR(PF_EINVAL, "eval: --split must be test, val or train, got '%s'", split);
         goto done;
     }
+    const char *engine = pf_cli_opt_str(c, "engine");
+    if (strcmp(engine, "auto") && strcmp(engine, "int8") && strcmp(engine, "infer") &&
+        strcmp(engine, "graph")) {
+        rc = PF_ERR(PF_EINVAL, "eval: --engine must be auto, int8, infer or graph, got '%s'",
+                    engine);
+        goto done;
+    }
     if ((rc = pf_dataset_load(data, test ? PF_SPLIT_TEST : PF_SPLIT_TRAIN, &d)) < 0)
         goto done;
     const uint32_t *idx = NULL;
@@ -410,8 +414,8 @@ static int cmd_eval(struct cmd *c, const char *pos)
     const char *used = "graph";
     char note[512];
     double t0 = pf_now_s();
-    if ((rc = eval_engine(m, pf_cli_opt_str(c, "engine"), d, idx, n,
-                          (int)pf_cli_opt_int(c, "batch"), &r, &used, note, sizeof note)) < 0)
+    if ((rc = eval_engine(m, engine, d, idx, n, (int)pf_cli_opt_int(c, "batch"), &r, &used, note,
+                          sizeof note)) < 0)
         goto done;
     double secs = pf_now_s() - t0;
     if (note[0])
