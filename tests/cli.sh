@@ -180,6 +180,11 @@ expect_ok bench-int8-json '"infer_ms": null, "int8_ms": [0-9]' "$APP" bench --la
 expect_ok bench-float-json '"infer_ms": [0-9.]+, "int8_ms": null' "$APP" bench --layers "$T/syn.h5" --steps 2 --warmup 0 --json
 expect_fail eval-infer-quantized "activation quantization is on" "$APP" eval "$T/uniform-tf.h5" --data synthetic --engine infer
 expect_fail eval-engine-bad "--engine must be auto, int8, infer or graph, got 'gpu'" "$APP" eval "$T/syn.h5" --engine gpu
+# a layer the inference network lacks (layernorm): auto falls back to the training graph and says why
+printf 'name: ln\ninput: [1, 28, 28]\nclasses: 10\nlayers:\n  - {name: conv1, type: conv2d, filters: 4, kernel: 5, act: relu}\n  - {name: fc1, type: dense, units: 16}\n  - {name: ln1, type: layernorm, act: relu}\n  - {name: fc2, type: dense, units: 10}\n' >"$T/ln.yaml"
+"$APP" train --net "$T/ln.yaml" --data synthetic --epochs 1 --val 200 --batch 32 --out "$T/ln.h5" >/dev/null 2>&1
+expect_ok eval-fallback '"engine": "graph"' "$APP" eval "$T/ln.h5" --json
+if grep -q 'ran on the training graph: .*ln1: the inference network has no layernorm' "$T/err"; then ok; else bad "eval fallback not explained: $(head -c 300 "$T/err")"; fi
 # info shows what the file really stores: the mask's sparsity, the weights' bits
 expect_ok info-sparsity 'fc3 +weight +sparsity +75\.0%' "$APP" info "$T/weight-sparse.h5"
 expect_ok info-bits 'conv2 +weight +sparsity +0\.0% +4-bit uniform' "$APP" info "$T/uniform.h5"
