@@ -38,11 +38,7 @@ static int avgpool_init(struct pf_layer *l, const struct pf_cfg *cfg)
 static float avgpool_window(const struct pf_window *w, int H, int W, int oh, int ow, int *hs,
                             int *he, int *ws, int *we)
 {
-    int h0 = oh * w->sh - w->pad_t, w0 = ow * w->sw - w->pad_l;
-    *hs = h0 > 0 ? h0 : 0;
-    *he = h0 + w->kh < H ? h0 + w->kh : H;
-    *ws = w0 > 0 ? w0 : 0;
-    *we = w0 + w->kw < W ? w0 + w->kw : W;
+    pf_window_clip(w, H, W, oh, ow, hs, he, ws, we);
     if (w->pad_mode == 1)
         return 1.0f / (float)((*he - *hs) * (*we - *ws));
     return 1.0f / (float)(w->kh * w->kw);

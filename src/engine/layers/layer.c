@@ -421,6 +421,16 @@ int pf_window_parse(struct pf_window *win, const struct pf_cfg *cfg, const char 
     return 0;
 }
 
+void pf_window_clip(const struct pf_window *w, int H, int W, int oh, int ow, int *hs, int *he,
+                    int *ws, int *we)
+{
+    int h0 = oh * w->sh - w->pad_t, w0 = ow * w->sw - w->pad_l;
+    *hs = h0 > 0 ? h0 : 0;
+    *he = h0 + w->kh < H ? h0 + w->kh : H;
+    *ws = w0 > 0 ? w0 : 0;
+    *we = w0 + w->kw < W ? w0 + w->kw : W;
+}
+
 int pf_window_resolve(struct pf_window *win, int h, int w, const struct pf_cfg *at,
                       const char *layer)
 {

@@ -203,6 +203,10 @@ int pf_window_parse(struct pf_window *win, const struct pf_cfg *cfg, const char 
 int pf_window_resolve(struct pf_window *win, int h, int w, const struct pf_cfg *at,
                       const char *layer);
 int pf_window_to_yaml(const struct pf_window *win, char *buf, size_t n, int print_stride);
+/* The input rows [*hs, *he) and columns [*ws, *we) that output (oh, ow) of a resolved window
+ * reads from an H x W input: the window clipped to the input (padding cells lie outside). */
+void pf_window_clip(const struct pf_window *w, int H, int W, int oh, int ow, int *hs, int *he,
+                    int *ws, int *we);
 
 /* A layer's own netdef keys as to_yaml writes them (", kernel: 3, ..."); caller frees. NULL when
  * out of memory. */

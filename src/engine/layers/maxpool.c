@@ -68,11 +68,9 @@ static int maxpool_forward(struct pf_layer *l, const float *const *x, float *y, 
         float *yp = y + pl * OH * OW;        /* (OH, OW) */
         int32_t *ap = p->argmax + pl * OH * OW;
         for (int oh = 0; oh < OH; oh++) {
-            int h0 = oh * w->sh - w->pad_t;
-            int hs = h0 > 0 ? h0 : 0, he = h0 + w->kh < H ? h0 + w->kh : H;
             for (int ow = 0; ow < OW; ow++) {
-                int w0 = ow * w->sw - w->pad_l;
-                int ws = w0 > 0 ? w0 : 0, we = w0 + w->kw < W ? w0 + w->kw : W;
+                int hs, he, ws, we;
+                pf_window_clip(w, H, W, oh, ow, &hs, &he, &ws, &we);
                 float best = -FLT_MAX;
                 int32_t arg = hs * W + ws;
                 for (int h = hs; h < he; h++)

@@ -374,17 +374,13 @@ static void run_pool(const struct op *o, const struct pf_shape in, const float *
         for (int oh = 0; oh < w->oh; oh++)
             for (int ow = 0; ow < w->ow; ow++) {
                 float acc[PF_BLK];
-                int cnt = 0;
+                int hs, he, ws, we;
+                pf_window_clip(w, H, W, oh, ow, &hs, &he, &ws, &we);
+                int cnt = (he - hs) * (we - ws);
                 for (int j = 0; j < PF_BLK; j++)
                     acc[j] = o->kind == OP_MAXPOOL ? -INFINITY : 0.0f;
-                for (int r = 0; r < w->kh; r++) {
-                    int h = oh * w->sh - w->pad_t + r;
-                    if (h < 0 || h >= H)
-                        continue;
-                    for (int s = 0; s < w->kw; s++) {
-                        int ww = ow * w->sw - w->pad_l + s;
-                        if (ww < 0 || ww >= W)
-                            continue;
+                for (int h = hs; h < he; h++)
+                    for (int ww = ws; ww < we; ww++) {
                         const float *v = x + (((size_t)nb * H + h) * W + ww) * PF_BLK;
                         if (o->kind == OP_MAXPOOL)
                             for (int j = 0; j < PF_BLK; j++)
@@ -392,9 +388,7 @@ static void run_pool(const struct op *o, const struct pf_shape in, const float *
                         else
                             for (int j = 0; j < PF_BLK; j++)
                                 acc[j] += v[j];
-                        cnt++;
                     }
-                }
                 float *out = y + (((size_t)nb * w->oh + oh) * w->ow + ow) * PF_BLK;
                 /* explicit padding counts in the average (the padded cells hold 0) */
                 float div =

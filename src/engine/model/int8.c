@@ -596,17 +596,13 @@ static void run_pool(const struct op *o, const uint8_t *x, int N, uint8_t *y, in
         for (int oh = 0; oh < w->oh; oh++)
             for (int ow = 0; ow < w->ow; ow++) {
                 uint8_t *out = y + (((size_t)nn * w->oh + oh) * w->ow + ow) * C;
-                int cnt = 0;
+                int hs, he, ws, we;
+                pf_window_clip(w, H, W, oh, ow, &hs, &he, &ws, &we);
+                int cnt = (he - hs) * (we - ws);
                 for (int c = 0; c < C; c++)
                     out[c] = 0, sum[c] = 0;
-                for (int r = 0; r < w->kh; r++) {
-                    int h = oh * w->sh - w->pad_t + r;
-                    if (h < 0 || h >= H)
-                        continue;
-                    for (int s = 0; s < w->kw; s++) {
-                        int ww = ow * w->sw - w->pad_l + s;
-                        if (ww < 0 || ww >= W)
-                            continue;
+                for (int h = hs; h < he; h++)
+                    for (int ww = ws; ww < we; ww++) {
                         const uint8_t *in = x + (((size_t)nn * H + h) * W + ww) * C;
                         if (o->kind == OP_MAXPOOL)
                             for (int c = 0; c < C; c++)
@@ -614,9 +610,7 @@ static void run_pool(const struct op *o, const uint8_t *x, int N, uint8_t *y, in
                         else
                             for (int c = 0; c < C; c++)
                                 sum[c] += in[c];
-                        cnt++;
                     }
-                }
                 if (o->kind == OP_MAXPOOL)
                     continue;
                 /* padding cells (explicit padding) hold the real 0: they add nothing */
