@@ -77,7 +77,7 @@ int main(int argc, char **argv)
         die("set-up");
     struct pf_eval_result ri, rs, rf;
     double t0 = pf_now_s();
-    if (pf_int8_net_evaluate(n, test, NULL, 0, 100, &ri) < 0)
+    if (pf_int8_net_evaluate(n, test, NULL, 0, 100, &ri, NULL) < 0)
         die("int8 evaluation");
     double t_int8 = pf_now_s() - t0;
     if (pf_evaluate(m8, test, NULL, 0, 100, &rs, NULL) < 0 ||

@@ -3,6 +3,7 @@
  * that exits. Every option is one row of its subcommand's table, which also prints --help. */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +64,14 @@ static struct opt eval_opts[] = {
      "graph, which also simulates quantization); auto: int8 for a model with quantized "
      "activations, else infer, else graph",
      NULL},
-    {"json", OPT_FLAG, NULL, "print one JSON object: accuracy, loss, samples, engine", NULL},
+    {"against", OPT_STR, NULL,
+     "a second model (B.h5) on the same images: both accuracies, the images they classify "
+     "differently, and a sign test of whether the difference is more than chance",
+     NULL},
+    {"json", OPT_FLAG, NULL,
+     "print one JSON object: accuracy, loss, samples, engine (with --against: against {...}, "
+     "differ, won, lost, sign_test_p)",
+     NULL},
     COMMON_OPTS,
     {NULL, 0, NULL, NULL, NULL},
 };
@@ -341,7 +349,7 @@ done:
  * infer, then graph), with the reason in note. */
 static int eval_engine(struct pf_model *m, const char *want, const struct pf_dataset *d,
                        const uint32_t *idx, uint32_t n, int batch, struct pf_eval_result *r,
-                       const char **used, char *note, size_t note_n)
+                       int *pred, const char **used, char *note, size_t note_n)
 {
     bool aut = !strcmp(want, "auto");
     int rc = 0;
@@ -350,7 +358,7 @@ static int eval_engine(struct pf_model *m, const char *want, const struct pf_dat
         struct pf_int8_net *net = NULL;
         if ((rc = pf_int8_net_new(m, &net)) == 0) {
             *used = "int8";
-            rc = pf_int8_net_evaluate(net, d, idx, n, batch, r);
+            rc = pf_int8_net_evaluate(net, d, idx, n, batch, r, pred);
             pf_int8_net_free(net);
             return rc;
         }
@@ -359,7 +367,7 @@ static int eval_engine(struct pf_model *m, const char *want, const struct pf_dat
         if ((rc = pf_infer_net_new(m, &net)) == 0) {
             *used = "infer";
             rc = pf_evaluate_net(pf_infer_forward, net, m->name, m->input, m->classes, d, idx, n,
-                                 batch, r, NULL);
+                                 batch, r, pred);
             pf_infer_net_free(net);
             return rc;
         }
@@ -369,21 +377,106 @@ static int eval_engine(struct pf_model *m, const char *want, const struct pf_dat
     if (rc < 0)
         snprintf(note, note_n, "%s", pf_err_msg());
     *used = "graph";
-    return pf_evaluate(m, d, idx, n, batch, r, NULL);
+    return pf_evaluate(m, d, idx, n, batch, r, pred);
+}
+
+/* One model of an eval: the file, what ran it and what it scored. */
+struct eval_side {
+    const char *path;
+    struct pf_model *m;
+    struct pf_eval_result r;
+    const char *used; /* eval_engine's *used */
+    double secs;
+    int *pred; /* each image's predicted class; only with --against */
+};
+
+static const char *engine_words(const char *used)
+{
+    return !strcmp(used, "int8")    ? "int8 network"
+           : !strcmp(used, "infer") ? "inference network"
+                                    : "training graph";
+}
+
+static int eval_side_run(struct eval_side *e, const char *engine, const struct pf_dataset *d,
+                         const uint32_t *idx, uint32_t n, int batch)
+{
+    char note[512];
+    double t0 = pf_now_s();
+    e->used = "graph";
+    int rc =
+        eval_engine(e->m, engine, d, idx, n, batch, &e->r, e->pred, &e->used, note, sizeof note);
+    e->secs = pf_now_s() - t0;
+    if (rc == 0 && note[0])
+        fprintf(stderr, "eval: %s ran on the training graph: %s\n", e->path, note);
+    return rc;
+}
+
+static void eval_side_text(const struct eval_side *e, const char *data, const char *split)
+{
+    printf("%s on %s (%s, %ld images): accuracy %.4f (%ld correct), loss %.4f, %.2fs (%s)\n",
+           e->path, data, split, e->r.samples, e->r.accuracy, e->r.correct, e->r.loss, e->secs,
+           engine_words(e->used));
+}
+
+static void eval_side_json(const struct eval_side *e)
+{
+    printf("\"model\": \"%s\", \"accuracy\": %.6f, \"loss\": %.6f, \"samples\": %ld, "
+           "\"correct\": %ld, \"seconds\": %.3f, \"engine\": \"%s\"",
+           e->path, e->r.accuracy, e->r.loss, e->r.samples, e->r.correct, e->secs, e->used);
+}
+
+/* --against: the images a and b classify differently, and the two-sided sign test of who gets
+ * more of them right (the difference is chance when p is large). */
+static void eval_compare(const struct eval_side *a, const struct eval_side *b,
+                         const struct pf_dataset *d, const uint32_t *idx, bool json)
+{
+    long won = 0, lost = 0, n = a->r.samples;
+    for (long i = 0; i < n; i++) {
+        int y = d->labels[idx ? idx[i] : (uint32_t)i];
+        bool ra = a->pred[i] == y, rb = b->pred[i] == y;
+        won += ra && !rb;
+        lost += rb && !ra;
+    }
+    long differ = won + lost;
+    double p = differ ? fmin(1.0, 2.0 * pf_sign_test_p(differ, won > lost ? won : lost)) : 1.0;
+    if (json) {
+        printf(", \"against\": {");
+        eval_side_json(b);
+        printf("}, \"differ\": %ld, \"won\": %ld, \"lost\": %ld, \"sign_test_p\": %.6g}\n", differ,
+               won, lost, p);
+        return;
+    }
+    printf("%s - %s: %+.2f points. On %ld images exactly one of the two is right: %s on %ld, "
+           "%s on %ld. Two-sided sign test p = %.3g: %s\n",
+           a->path, b->path, 100.0 * (a->r.accuracy - b->r.accuracy), differ, a->path, won, b->path,
+           lost, p,
+           p <= 0.05 ? "a difference this large is unlikely to be chance"
+                     : "chance often gives a difference this large (not significant at 0.05)");
 }
 
 static int cmd_eval(struct cmd *c, const char *pos)
 {
-    struct pf_model *m = NULL;
+    struct eval_side a = {.path = pos}, b = {.path = pf_cli_opt_str(c, "against")};
     struct pf_dataset *d = NULL;
     uint32_t *tr_idx = NULL, *val_idx = NULL, n_tr = 0, n_val = 0;
-    char dataset[64] = "";
+    char dataset[64] = "", dataset_b[64] = "";
     int rc;
     if (!pos)
         return PF_ERR(PF_EINVAL,
                       "eval: which model? usage: pocketflow eval MODEL.h5 --data fmnist");
-    if ((rc = pf_model_load(pos, &m, dataset, sizeof dataset)) < 0)
+    if ((rc = pf_model_load(pos, &a.m, dataset, sizeof dataset)) < 0)
         return rc;
+    if (b.path && (rc = pf_model_load(b.path, &b.m, dataset_b, sizeof dataset_b)) < 0)
+        goto done;
+    if (b.m && (b.m->input.c != a.m->input.c || b.m->input.h != a.m->input.h ||
+                b.m->input.w != a.m->input.w || b.m->classes != a.m->classes)) {
+        rc = PF_ERR(PF_ESHAPE,
+                    "eval: --against %s takes %dx%dx%d images into %d classes, but %s takes "
+                    "%dx%dx%d into %d: they cannot be compared on one dataset",
+                    b.path, b.m->input.c, b.m->input.h, b.m->input.w, b.m->classes, pos,
+                    a.m->input.c, a.m->input.h, a.m->input.w, a.m->classes);
+        goto done;
+    }
     const char *data = pf_cli_opt_str(c, "data"), *split = pf_cli_opt_str(c, "split");
     if (!data)
         data = dataset[0] ? dataset : "fmnist";
@@ -402,7 +495,7 @@ static int cmd_eval(struct cmd *c, const char *pos)
     if ((rc = pf_dataset_load(data, test ? PF_SPLIT_TEST : PF_SPLIT_TRAIN, &d)) < 0)
         goto done;
     const uint32_t *idx = NULL;
-    uint32_t n = 0;
+    uint32_t n = (uint32_t)d->n;
     if (!test) {
         if ((rc = pf_dataset_split(d, 5000 < d->n ? 5000 : 0, &tr_idx, &n_tr, &val_idx, &n_val)) <
             0)
@@ -410,32 +503,37 @@ static int cmd_eval(struct cmd *c, const char *pos)
         idx = !strcmp(split, "val") ? val_idx : tr_idx;
         n = !strcmp(split, "val") ? n_val : n_tr;
     }
-    struct pf_eval_result r;
-    const char *used = "graph";
-    char note[512];
-    double t0 = pf_now_s();
-    if ((rc = eval_engine(m, engine, d, idx, n, (int)pf_cli_opt_int(c, "batch"), &r, &used, note,
-                          sizeof note)) < 0)
+    if (b.m && (!(a.pred = pf_malloc((n ? n : 1) * sizeof *a.pred)) ||
+                !(b.pred = pf_malloc((n ? n : 1) * sizeof *b.pred)))) {
+        rc = -PF_ENOMEM;
         goto done;
-    double secs = pf_now_s() - t0;
-    if (note[0])
-        fprintf(stderr, "eval: ran on the training graph: %s\n", note);
-    if (pf_cli_opt_set(c, "json"))
-        printf("{\"model\": \"%s\", \"data\": \"%s\", \"split\": \"%s\", \"accuracy\": %.6f, "
-               "\"loss\": %.6f, \"samples\": %ld, \"correct\": %ld, \"seconds\": %.3f, "
-               "\"engine\": \"%s\"}\n",
-               pos, data, split, r.accuracy, r.loss, r.samples, r.correct, secs, used);
-    else
-        printf("%s on %s (%s, %ld images): accuracy %.4f (%ld correct), loss %.4f, %.2fs (%s)\n",
-               pos, data, split, r.samples, r.accuracy, r.correct, r.loss, secs,
-               !strcmp(used, "int8")    ? "int8 network"
-               : !strcmp(used, "infer") ? "inference network"
-                                        : "training graph");
+    }
+    int batch = (int)pf_cli_opt_int(c, "batch");
+    if ((rc = eval_side_run(&a, engine, d, idx, n, batch)) < 0 ||
+        (b.m && (rc = eval_side_run(&b, engine, d, idx, n, batch)) < 0))
+        goto done;
+    bool json = pf_cli_opt_set(c, "json");
+    if (json) {
+        printf("{");
+        eval_side_json(&a);
+        printf(", \"data\": \"%s\", \"split\": \"%s\"", data, split);
+        if (!b.m)
+            printf("}\n");
+    }
+    if (!json)
+        eval_side_text(&a, data, split);
+    if (!json && b.m)
+        eval_side_text(&b, data, split);
+    if (b.m)
+        eval_compare(&a, &b, d, idx, json);
 done:
     free(tr_idx);
     free(val_idx);
+    free(a.pred);
+    free(b.pred);
     pf_dataset_free(d);
-    pf_model_free(m);
+    pf_model_free(a.m);
+    pf_model_free(b.m);
     return rc;
 }
 

@@ -102,7 +102,7 @@ START_TEST(test_int8_matches_simulated)
                   maxdiff, maxabs);
     ck_assert_msg(agree >= TOL_INT8_AGREE * cnt, "same class on %d of %d", agree, cnt);
     struct pf_eval_result ri, rs;
-    ck_assert_int_eq(pf_int8_net_evaluate(n, r->test, NULL, 0, 100, &ri), 0);
+    ck_assert_int_eq(pf_int8_net_evaluate(n, r->test, NULL, 0, 100, &ri, NULL), 0);
     ck_assert_int_eq(pf_run_evaluate(r, true, &rs), 0);
     ck_assert_msg(fabs(ri.accuracy - rs.accuracy) <= TOL_INT8_ACC, "int8 %.4f vs sim %.4f",
                   ri.accuracy, rs.accuracy);

@@ -3,6 +3,7 @@
  * updates. */
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,6 +171,31 @@ START_TEST(test_optim_updates)
 }
 END_TEST
 
+/* pf_sign_test_p against exact binomial tails: Pascal's triangle in 64-bit integers
+ * (C(60, 30) < 2^63), summed and divided by 2^n, for every n <= 60 and k <= n + 1. */
+START_TEST(test_sign_test_exact)
+{
+    uint64_t row[62] = {1};
+    for (int n = 0; n <= 60; n++) {
+        if (n > 0)
+            for (int i = n; i > 0; i--)
+                row[i] += row[i - 1];
+        for (int k = 0; k <= n + 1; k++) {
+            uint64_t tail = 0;
+            for (int i = k; i <= n; i++)
+                tail += row[i];
+            double want = ldexp((double)tail, -n);
+            ck_assert_double_eq_tol(pf_sign_test_p(n, k), want, 1e-9 * want + 1e-300);
+        }
+    }
+    /* the values a reader can check by hand: 3 of 3 = 1/8; 8 of 10 = 56/1024; none needed = 1 */
+    ck_assert_double_eq_tol(pf_sign_test_p(3, 3), 0.125, 1e-12);
+    ck_assert_double_eq_tol(pf_sign_test_p(10, 8), 56.0 / 1024.0, 1e-12);
+    ck_assert_double_eq(pf_sign_test_p(7, 0), 1.0);
+    ck_assert_double_eq(pf_sign_test_p(0, 0), 1.0);
+}
+END_TEST
+
 Suite *model_train_suite(void);
 Suite *model_train_suite(void)
 {
@@ -181,6 +207,7 @@ Suite *model_train_suite(void)
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_schedule_formulas);
     tcase_add_test(tc, test_optim_updates);
+    tcase_add_test(tc, test_sign_test_exact);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -185,6 +185,21 @@ printf 'name: ln\ninput: [1, 28, 28]\nclasses: 10\nlayers:\n  - {name: conv1, ty
 "$APP" train --net "$T/ln.yaml" --data synthetic --epochs 1 --val 200 --batch 32 --out "$T/ln.h5" >/dev/null 2>&1
 expect_ok eval-fallback '"engine": "graph"' "$APP" eval "$T/ln.h5" --json
 if grep -q 'ran on the training graph: .*ln1: the inference network has no layernorm' "$T/err"; then ok; else bad "eval fallback not explained: $(head -c 300 "$T/err")"; fi
+# eval --against: both models on the same images; of the images exactly one gets right, the
+# first's wins minus its losses equal the difference of the two accuracies' counts
+expect_ok eval-against '"against": \{"model": ' "$APP" eval "$T/syn.h5" --against "$T/uniform.h5" --data synthetic --json
+ca=$(sed -n 's/^{"model": [^,]*, "accuracy": [^,]*, "loss": [^,]*, "samples": [0-9]*, "correct": \([0-9]*\).*/\1/p' "$T/out")
+cb=$(sed -n 's/.*"against": {.*"correct": \([0-9]*\).*/\1/p' "$T/out")
+w=$(sed -n 's/.*"won": \([0-9]*\).*/\1/p' "$T/out"); l=$(sed -n 's/.*"lost": \([0-9]*\).*/\1/p' "$T/out")
+dif=$(sed -n 's/.*"differ": \([0-9]*\).*/\1/p' "$T/out")
+if [ -n "$ca" ] && [ -n "$cb" ] && [ -n "$w" ] && [ -n "$l" ] && [ $((w - l)) -eq $((ca - cb)) ] && [ "$dif" -eq $((w + l)) ]; then ok; else bad "eval --against: correct $ca vs $cb, won $w lost $l differ $dif"; fi
+expect_ok eval-against-self '"differ": 0, "won": 0, "lost": 0, "sign_test_p": 1\}' "$APP" eval "$T/syn.h5" --against "$T/syn.h5" --data synthetic --json
+expect_ok eval-against-text 'exactly one of the two is right: .*Two-sided sign test p = ' "$APP" eval "$T/syn.h5" --against "$T/uniform.h5" --data synthetic
+printf 'name: small\ninput: [1, 12, 12]\nclasses: 10\nlayers:\n  - {name: fc, type: dense, units: 10}\n' >"$T/small.yaml"
+"$APP" train --net "$T/small.yaml" --data synthetic:1x12x12 --epochs 1 --val 200 --batch 32 --out "$T/small.h5" >/dev/null 2>&1
+expect_fail eval-against-shape "--against .*small.h5 takes 1x12x12 images into 10 classes, but .*syn.h5 takes 1x28x28 into 10" \
+    "$APP" eval "$T/syn.h5" --against "$T/small.h5" --data synthetic
+expect_fail eval-against-missing "no-such.h5" "$APP" eval "$T/syn.h5" --against "$T/no-such.h5" --data synthetic
 # info shows what the file really stores: the mask's sparsity, the weights' bits
 expect_ok info-sparsity 'fc3 +weight +sparsity +75\.0%' "$APP" info "$T/weight-sparse.h5"
 expect_ok info-bits 'conv2 +weight +sparsity +0\.0% +4-bit uniform' "$APP" info "$T/uniform.h5"

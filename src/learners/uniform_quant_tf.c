@@ -108,7 +108,7 @@ static int report_int8(struct pf_run *r)
     int rc = pf_int8_net_new(r->model, &n);
     if (rc < 0)
         return rc;
-    if ((rc = pf_int8_net_evaluate(n, r->test, NULL, 0, 100, &qi)) == 0 &&
+    if ((rc = pf_int8_net_evaluate(n, r->test, NULL, 0, 100, &qi, NULL)) == 0 &&
         (rc = pf_run_evaluate(r, true, &qs)) == 0) {
         pf_run_metric(r, r->last_step, "int8_test_acc", qi.accuracy);
         pf_run_metric(r, r->last_step, "sim_test_acc", qs.accuracy);

@@ -713,8 +713,8 @@ int pf_int8_forward(void *net, const float *x, int N, float *logits)
 }
 
 int pf_int8_net_evaluate(struct pf_int8_net *n, const struct pf_dataset *d, const uint32_t *idx,
-                         uint32_t cnt, int batch, struct pf_eval_result *r)
+                         uint32_t cnt, int batch, struct pf_eval_result *r, int *pred)
 {
     return pf_evaluate_net(pf_int8_forward, n, "the int8 network", n->input, n->classes, d, idx,
-                           cnt, batch, r, NULL);
+                           cnt, batch, r, pred);
 }

@@ -66,8 +66,8 @@ int pf_int8_net_forward(struct pf_int8_net *n, const float *x, int N, float *log
 int pf_int8_forward(void *net, const float *x, int N, float *logits);
 
 /* Evaluates the integer network on idx[0..cnt) of d (all if idx is NULL) in batches of `batch`,
- * as pf_evaluate does for float models. */
+ * as pf_evaluate does for float models (pred, if not NULL: each image's predicted class). */
 int pf_int8_net_evaluate(struct pf_int8_net *n, const struct pf_dataset *d, const uint32_t *idx,
-                         uint32_t cnt, int batch, struct pf_eval_result *r);
+                         uint32_t cnt, int batch, struct pf_eval_result *r, int *pred);
 
 #endif

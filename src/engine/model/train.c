@@ -178,6 +178,16 @@ done:
     return rc;
 }
 
+double pf_sign_test_p(long n, long k)
+{
+    if (k <= 0)
+        return 1.0;
+    double sum = 0.0;
+    for (long i = k; i <= n; i++)
+        sum += exp(lgamma(n + 1.0) - lgamma(i + 1.0) - lgamma(n - i + 1.0) - n * log(2.0));
+    return sum < 1.0 ? sum : 1.0;
+}
+
 int pf_evaluate_net(pf_forward_fn fwd, void *net, const char *name, struct pf_shape input,
                     int classes, const struct pf_dataset *d, const uint32_t *idx, uint32_t n,
                     int batch, struct pf_eval_result *r, int *pred)

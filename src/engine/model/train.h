@@ -110,4 +110,9 @@ int pf_evaluate_net(pf_forward_fn fwd, void *net, const char *name, struct pf_sh
                     int classes, const struct pf_dataset *d, const uint32_t *idx, uint32_t n,
                     int batch, struct pf_eval_result *r, int *pred);
 
+/* The exact sign test of two classifiers on the same images: of the n images they classify
+ * differently, one gets k right. Returns the probability that a fair coin gives at least k
+ * heads in n tosses (one-sided; 1 when n is 0). */
+double pf_sign_test_p(long n, long k);
+
 #endif

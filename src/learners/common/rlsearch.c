@@ -13,6 +13,7 @@
 #include "engine/core/pf_status.h"
 #include "engine/core/pf_time.h"
 #include "engine/model/plan.h"
+#include "engine/model/train.h"
 #include "learners/common/compress.h"
 #include "learners/common/rlsearch.h"
 
@@ -44,15 +45,6 @@ struct uni_gate {
     uint8_t *right; /* n: uniform classified image i right */
 };
 
-/* P(X >= k) for X ~ Binomial(n, 1/2): the one-sided sign test's p-value. */
-static double sign_test_p(long n, long k)
-{
-    double sum = 0.0;
-    for (long i = k > 0 ? k : 0; i <= n; i++)
-        sum += exp(lgamma(n + 1.0) - lgamma(i + 1.0) - lgamma(n - i + 1.0) - n * log(2.0));
-    return sum < 1.0 ? sum : 1.0;
-}
-
 /* Of the images the roll-out (s->pred) and the uniform strategy classify differently (*differ),
  * *won are those only the roll-out gets right; *pv the sign test's p-value of that many wins.
  * Returns whether it clears the gate (always true when it is off). */
@@ -70,7 +62,7 @@ static bool gate_passes(const struct uni_gate *g, const struct pf_run *r, const 
             *won += ok;
         }
     }
-    *pv = sign_test_p(*differ, *won);
+    *pv = pf_sign_test_p(*differ, *won);
     return *differ > 0 && *pv <= g->p;
 }
 
