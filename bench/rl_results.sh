@@ -11,6 +11,9 @@
 #   - 4 equivalent bits: `uniform --uql_enbl_rl_agent=True` against `--uql_weight_bits=4`.
 # Rewards come from the validation split (first nb_smpls_val training images); the accuracies
 # printed are on the test set. Finished runs (OUT/<tag>_<what>_<seed>_{rl,uni}.json) are reused.
+# The last column is `pocketflow eval RL.h5 --against UNIFORM.h5` on the test set: the two-sided
+# sign test over the images exactly one of the two models gets right (a large p: the difference
+# is what chance gives).
 #
 # Usage: bench/rl_results.sh MODEL.h5 TAG "SEEDS" [WHAT...]
 #        WHAT: cp50 cp25 ws90 uq4 (the default), cpr50 cpr25
@@ -76,8 +79,19 @@ print("%.3f" % float(best["budget"]))
 PY
 }
 
-echo "| model | budget | seed | RL reached | RL test acc | uniform test acc | RL - uniform | search (s, $RLOUTS roll-outs) |"
-echo "|---|---|---|---|---|---|---|---|"
+# sign_p NAME: the sign test's p of NAME_rl.h5 against NAME_uni.h5 (cached in OUT/NAME_cmp.json)
+sign_p() {
+    local f="$OUT/$1_cmp.json"
+    if [ ! -s "$f" ]; then
+        $PF eval "$OUT/$1_rl.h5" --against "$OUT/$1_uni.h5" --data fmnist --threads "$THREADS" \
+            --json >"$f.tmp"
+        mv "$f.tmp" "$f"
+    fi
+    python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("%.2g (%d : %d)" % (j["sign_test_p"], j["won"], j["lost"]))' "$f"
+}
+
+echo "| model | budget | seed | RL reached | RL test acc | uniform test acc | RL - uniform | search (s, $RLOUTS roll-outs) | sign test p (RL : uniform alone right) |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for seed in $SEEDS; do
     for what in $WHATS; do
         case $what in
@@ -125,6 +139,6 @@ for seed in $SEEDS; do
         a=$(acc "$OUT/${TAG}_${what}_${seed}_rl.json")
         b=$(acc "$OUT/${TAG}_${what}_${seed}_uni.json")
         d=$(python3 -c "print('%+.2f' % (100 * ($a - $b)))")
-        echo "| $TAG | $label | $seed | $(best_budget "$OUT/${TAG}_${what}_${seed}_rl.dir") | $a | $b | $d pt | $(search_s "$OUT/${TAG}_${what}_${seed}_rl.dir") |"
+        echo "| $TAG | $label | $seed | $(best_budget "$OUT/${TAG}_${what}_${seed}_rl.dir") | $a | $b | $d pt | $(search_s "$OUT/${TAG}_${what}_${seed}_rl.dir") | $(sign_p "${TAG}_${what}_${seed}") |"
     done
 done
