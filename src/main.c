@@ -110,6 +110,21 @@ bool pf_cli_opt_set(struct cmd *c, const char *name)
     return opt_find(c->opts, name)->val != NULL;
 }
 
+void pf_cli_json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            printf("\\%c", ch);
+        else if (ch < 0x20)
+            printf("\\u%04x", ch);
+        else
+            putchar(ch);
+    }
+    putchar('"');
+}
+
 /* Values were validated by parse_args, so these conversions cannot fail. */
 long pf_cli_opt_int(struct cmd *c, const char *name)
 {
@@ -325,11 +340,13 @@ static int cmd_train(struct cmd *c, const char *pos)
     pf_meta_deinit(&meta);
     if (rc < 0)
         goto done;
-    if (pf_cli_opt_set(c, "json"))
+    if (pf_cli_opt_set(c, "json")) {
         printf("{\"val_accuracy\": %.6f, \"test_accuracy\": %.6f, \"test_loss\": %.6f, "
-               "\"seconds\": %.1f, \"out\": \"%s\"}\n",
-               rv.accuracy, rt.accuracy, rt.loss, secs, out);
-    else
+               "\"seconds\": %.1f, \"out\": ",
+               rv.accuracy, rt.accuracy, rt.loss, secs);
+        pf_cli_json_str(out);
+        printf("}\n");
+    } else
         printf("trained in %.1fs: validation accuracy %.4f, test accuracy %.4f; wrote %s\n", secs,
                rv.accuracy, rt.accuracy, out);
     rc = 0;
@@ -420,9 +437,11 @@ static void eval_side_text(const struct eval_side *e, const char *data, const ch
 
 static void eval_side_json(const struct eval_side *e)
 {
-    printf("\"model\": \"%s\", \"accuracy\": %.6f, \"loss\": %.6f, \"samples\": %ld, "
+    printf("\"model\": ");
+    pf_cli_json_str(e->path);
+    printf(", \"accuracy\": %.6f, \"loss\": %.6f, \"samples\": %ld, "
            "\"correct\": %ld, \"seconds\": %.3f, \"engine\": \"%s\"",
-           e->path, e->r.accuracy, e->r.loss, e->r.samples, e->r.correct, e->secs, e->used);
+           e->r.accuracy, e->r.loss, e->r.samples, e->r.correct, e->secs, e->used);
 }
 
 /* --against: the images a and b classify differently, and the two-sided sign test of who gets
@@ -516,7 +535,9 @@ static int cmd_eval(struct cmd *c, const char *pos)
     if (json) {
         printf("{");
         eval_side_json(&a);
-        printf(", \"data\": \"%s\", \"split\": \"%s\"", data, split);
+        printf(", \"data\": ");
+        pf_cli_json_str(data);
+        printf(", \"split\": \"%s\"", split);
         if (!b.m)
             printf("}\n");
     }

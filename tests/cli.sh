@@ -200,6 +200,13 @@ printf 'name: small\ninput: [1, 12, 12]\nclasses: 10\nlayers:\n  - {name: fc, ty
 expect_fail eval-against-shape "--against .*small.h5 takes 1x12x12 images into 10 classes, but .*syn.h5 takes 1x28x28 into 10" \
     "$APP" eval "$T/syn.h5" --against "$T/small.h5" --data synthetic
 expect_fail eval-against-missing "no-such.h5" "$APP" eval "$T/syn.h5" --against "$T/no-such.h5" --data synthetic
+# a path with a quote and a backslash stays valid JSON in every --json output
+cp "$T/syn.h5" "$T/q\"b\\.h5"
+for args in "eval|$T/q\"b\\.h5|--data|synthetic|--against|$T/q\"b\\.h5|--json" "info|$T/q\"b\\.h5|--json" \
+    "run|--model|$T/q\"b\\.h5|--data|synthetic|--nb_epochs=0|--nb_smpls_val=200|--no_run_dir|--out|$T/q\"b\\2.h5|--json"; do
+    IFS='|' read -r -a a <<<"$args"
+    if "$APP" "${a[@]}" >"$T/out" 2>"$T/err" && python3 -c 'import json,sys; json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])' "$T/out"; then ok; else bad "${a[0]} --json with a quoted path: $(head -c 300 "$T/out") $(head -c 300 "$T/err")"; fi
+done
 # info shows what the file really stores: the mask's sparsity, the weights' bits
 expect_ok info-sparsity 'fc3 +weight +sparsity +75\.0%' "$APP" info "$T/weight-sparse.h5"
 expect_ok info-bits 'conv2 +weight +sparsity +0\.0% +4-bit uniform' "$APP" info "$T/uniform.h5"

@@ -45,6 +45,10 @@ bool pf_cli_opt_set(struct cmd *c, const char *name);
 long pf_cli_opt_int(struct cmd *c, const char *name);
 double pf_cli_opt_float(struct cmd *c, const char *name);
 
+/* Prints s to stdout as a JSON string: quoted, with what JSON needs escaped (paths, layer and
+ * model names are the user's). */
+void pf_cli_json_str(const char *s);
+
 /* Monotonic seconds. */
 /* A model from a .h5 file, or a fresh one (zero params) from a netdef .yaml / .yml; dataset (if
  * not NULL) receives the model file's dataset name. Caller frees *m. */

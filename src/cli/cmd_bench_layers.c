@@ -230,16 +230,20 @@ int pf_cli_bench_layers(struct cmd *c, const char *pos)
         sum_a += plan_path ? ta.layer_s[i] : 0;
     }
     if (json) {
-        printf("{\"model\": \"%s\", \"batch\": %d, \"threads\": %ld, \"device\": \"%s\", "
+        printf("{\"model\": ");
+        pf_cli_json_str(m->name);
+        printf(", \"batch\": %d, \"threads\": %ld, \"device\": \"%s\", "
                "\"steps\": %d, \"layers\": [",
-               m->name, N, pf_cli_opt_int(c, "threads"), pf_backend()->name, steps);
+               N, pf_cli_opt_int(c, "threads"), pf_backend()->name, steps);
         for (int i = 0; i < m->n_layers; i++) {
             const struct pf_prof_row *r = &p->rows[i];
             double gf = tb.layer_s[i] > 0 ? 2.0 * r->before.macs * N / tb.layer_s[i] / 1e9 : 0;
-            printf("%s{\"index\": %d, \"name\": \"%s\", \"type\": \"%s\", \"macs\": %llu, "
+            printf("%s{\"index\": %d, \"name\": ", i ? ", " : "", i);
+            pf_cli_json_str(m->layers[i].name);
+            printf(", \"type\": \"%s\", \"macs\": %llu, "
                    "\"ms\": %.6f, \"gflops\": %.3f",
-                   i ? ", " : "", i, m->layers[i].name, m->layers[i].ops->name,
-                   (unsigned long long)r->before.macs, tb.layer_s[i] * 1e3, gf);
+                   m->layers[i].ops->name, (unsigned long long)r->before.macs, tb.layer_s[i] * 1e3,
+                   gf);
             if (plan_path)
                 printf(", \"after_macs\": %llu, \"after_ms\": %.6f",
                        (unsigned long long)r->after.macs, ta.layer_s[i] * 1e3);

@@ -214,8 +214,6 @@ static void print_text(const struct pf_profile *p, const char *path, const char 
 
 /* ---- what the model file holds: real sparsity and stored bits ---- */
 
-static void json_str(const char *s);
-
 /* Visits every weight param with a mask or a stored quantized form: its layer, the fraction of
  * masked-out entries (0 without a mask), and the quantized form (NULL if float). */
 static int stored_rows(const struct pf_model *m, bool json)
@@ -232,7 +230,7 @@ static int stored_rows(const struct pf_model *m, bool json)
             double sp = numel ? (double)zeros / (double)numel : 0.0;
             if (json) {
                 printf("%s{\"layer\": ", n ? ", " : "");
-                json_str(m->layers[i].name);
+                pf_cli_json_str(m->layers[i].name);
                 printf(", \"param\": \"%s\", \"sparsity\": %.6f, \"bits\": %d, \"mode\": \"%s\", "
                        "\"bucket\": \"%s\", \"stored_bytes\": %zu}",
                        q->name, sp, q->quant ? q->quant->bits : 32,
@@ -276,36 +274,20 @@ static void json_totals(const struct pf_prof_totals *t)
            (unsigned long long)t->bytes, (unsigned long long)t->act_bytes);
 }
 
-/* Layer and model names come from YAML scalars: escape what JSON needs. */
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
-
 static void print_json(const struct pf_profile *p, const char *path, bool flops, bool plan)
 {
     const struct pf_model *m = p->m;
     printf("{\"model\": ");
-    json_str(path);
+    pf_cli_json_str(path);
     printf(", \"name\": ");
-    json_str(m->name);
+    pf_cli_json_str(m->name);
     printf(", \"input\": [%d, %d, %d], \"classes\": %d, \"unit\": \"%s\", \"layers\": [",
            m->input.c, m->input.h, m->input.w, m->classes, flops ? "flops" : "macs");
     for (int i = 0; i < p->n_layers; i++) {
         const struct pf_prof_row *r = &p->rows[i];
         const struct pf_prof_cell *c = &r->before;
         printf("%s{\"index\": %d, \"name\": ", i ? ", " : "", i);
-        json_str(m->layers[i].name);
+        pf_cli_json_str(m->layers[i].name);
         printf(", \"type\": \"%s\", \"input\": [%d, %d, %d], \"output\": [%d, %d, %d], "
                "\"params\": %llu, \"macs\": %llu, \"flops\": %llu, \"other_ops\": %llu, "
                "\"act_bytes\": %llu, \"bytes\": %llu, \"share\": %.6f, \"group_in\": %d, "
@@ -335,12 +317,12 @@ static void print_json(const struct pf_profile *p, const char *path, bool flops,
                g->n_requests, g->min_ratio, g->max_ratio, g->conflict ? "true" : "false");
         for (int k = 0; k < gg->n_producers; k++) {
             printf(k ? ", " : "");
-            json_str(m->layers[gg->producers[k]].name);
+            pf_cli_json_str(m->layers[gg->producers[k]].name);
         }
         printf("], \"consumers\": [");
         for (int k = 0; k < gg->n_consumers; k++) {
             printf(k ? ", " : "");
-            json_str(m->layers[gg->consumers[k]].name);
+            pf_cli_json_str(m->layers[gg->consumers[k]].name);
         }
         printf("]}");
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd.h"
 #include "engine/backend/backend.h"
 #include "engine/core/pf_cfg.h"
 #include "engine/core/pf_status.h"
@@ -219,11 +220,15 @@ int pf_cli_run(int argc, char **argv)
     r->on_event = cli_event;
     r->user = &a;
     rc = pf_run_exec(r);
-    if (a.json && (rc == 0 || rc == -PF_ECANCELLED))
+    if (a.json && (rc == 0 || rc == -PF_ECANCELLED)) {
         printf("{\"learner\": \"%s\", \"status\": \"%s\", \"test_accuracy\": %.6f, "
-               "\"run_dir\": \"%s\", \"out\": \"%s\"}\n",
-               r->learner->name, rc == 0 ? "finished" : "cancelled", r->final_accuracy, r->dir,
-               r->out_path);
+               "\"run_dir\": ",
+               r->learner->name, rc == 0 ? "finished" : "cancelled", r->final_accuracy);
+        pf_cli_json_str(r->dir);
+        printf(", \"out\": ");
+        pf_cli_json_str(r->out_path);
+        printf("}\n");
+    }
 done:
     pf_run_free(r);
     pf_preset_free(&preset);
