@@ -392,7 +392,7 @@ static int eval_engine(struct pf_model *m, const char *want, const struct pf_dat
     if (rc < 0 && (!aut || (rc != -PF_EUNSUPPORTED && rc != -PF_EINVAL)))
         return rc;
     if (rc < 0)
-        snprintf(note, note_n, "%s", pf_err_msg());
+        snprintf(note, note_n, "%s", pf_err_user_msg());
     *used = "graph";
     return pf_evaluate(m, d, idx, n, batch, r, pred);
 }

@@ -184,7 +184,9 @@ expect_fail eval-engine-bad "--engine must be auto, int8, infer or graph, got 'g
 printf 'name: ln\ninput: [1, 28, 28]\nclasses: 10\nlayers:\n  - {name: conv1, type: conv2d, filters: 4, kernel: 5, act: relu}\n  - {name: fc1, type: dense, units: 16}\n  - {name: ln1, type: layernorm, act: relu}\n  - {name: fc2, type: dense, units: 10}\n' >"$T/ln.yaml"
 "$APP" train --net "$T/ln.yaml" --data synthetic --epochs 1 --val 200 --batch 32 --out "$T/ln.h5" >/dev/null 2>&1
 expect_ok eval-fallback '"engine": "graph"' "$APP" eval "$T/ln.h5" --json
-if grep -q 'ran on the training graph: .*ln1: the inference network has no layernorm' "$T/err"; then ok; else bad "eval fallback not explained: $(head -c 300 "$T/err")"; fi
+if grep -q 'ran on the training graph: ln1: the inference network has no layernorm' "$T/err"; then ok; else bad "eval fallback not explained: $(head -c 300 "$T/err")"; fi
+expect_ok bench-fallback 'per forward' "$APP" bench --layers "$T/ln.h5" --steps 2 --warmup 0
+if grep -q '^no inference-network timing: ln1: the inference network has no layernorm' "$T/err"; then ok; else bad "bench fallback not explained: $(head -c 300 "$T/err")"; fi
 # eval --against: both models on the same images; of the images exactly one gets right, the
 # first's wins minus its losses equal the difference of the two accuracies' counts
 expect_ok eval-against '"against": \{"model": ' "$APP" eval "$T/syn.h5" --against "$T/uniform.h5" --data synthetic --json

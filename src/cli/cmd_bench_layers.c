@@ -72,7 +72,7 @@ static int time_serving(const struct pf_model *m, const float *x, int N, int war
     pf_infer_net_free(nf);
     if (rc == -PF_EUNSUPPORTED || rc == -PF_EINVAL) { /* the training-graph timing still stands */
         fprintf(stderr, "no %s timing: %s\n", q ? "int8-network" : "inference-network",
-                pf_err_msg());
+                pf_err_user_msg());
         rc = 0;
     }
     return rc;

@@ -799,7 +799,7 @@ int pf_chanprune_refit(struct pf_chanprune *cp, struct pf_cp_stats *s, const uin
             }
             if (rc < 0) {
                 pf_err_set_at(__FILE__, __LINE__, -rc, "%s: %s", cp->m->layers[un->layer].name,
-                              pf_err_msg());
+                              pf_err_user_msg());
                 goto next;
             }
             for (int k = 0; k < K; k++)
