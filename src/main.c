@@ -85,7 +85,10 @@ static struct opt bench_opts[] = {
     {"json", OPT_FLAG, NULL, "print one JSON object (the fields of shared/bench/torch_ref.py)",
      NULL},
     {"layers", OPT_STR, NULL, "MODEL|NETDEF: per-layer forward times, MACs, GFLOP/s instead", NULL},
-    {"plan", OPT_STR, NULL, "with --layers: also time the model shrunk by this plan", NULL},
+    {"plan", OPT_STR, NULL,
+     "with --layers: also time the model shrunk by this plan (each network; a quantized model "
+     "keeps its quantized weights)",
+     NULL},
     {"input", OPT_STR, NULL, "with --layers: input size CxHxW instead of the model's", NULL},
     COMMON_OPTS,
     {NULL, 0, NULL, NULL, NULL},

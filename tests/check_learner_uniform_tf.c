@@ -12,6 +12,7 @@
 #include "engine/core/pf_status.h"
 #include "engine/io/dataset.h"
 #include "engine/io/model_h5.h"
+#include "engine/model/groups.h"
 #include "engine/model/int8.h"
 #include "helpers/pf_test_compress.h"
 
@@ -117,6 +118,47 @@ START_TEST(test_int8_matches_simulated)
     ck_assert_int_eq(pf_backend_select("cpu"), 0);
     ck_assert_mem_eq(q8, q8r, (size_t)cnt * 10 * sizeof(float));
 
+    /* a pruned copy keeps its quantized weights (sliced, not re-quantized): its int8 network
+     * is built and matches its own simulated quantization as closely as the whole model's */
+    struct pf_model *pm = NULL;
+    struct pf_groups *g = NULL;
+    ck_assert_int_eq(pf_model_clone(m, &pm), 0);
+    ck_assert_int_eq(pf_groups_build(pm, &g), 0);
+    int pruned = 0;
+    for (int gi = 0; gi < g->n_groups; gi++) {
+        int C = g->groups[gi].channels;
+        uint8_t keep[64];
+        if (g->groups[gi].fixed || C < 2 || C > 64)
+            continue;
+        ck_assert_int_eq(pf_group_l1_keep(pm, g, gi, C / 2, keep), 0);
+        ck_assert_msg(pf_model_prune_group(pm, g, gi, keep) == 0, "%s", pf_err_msg());
+        pruned++;
+    }
+    ck_assert_int_ge(pruned, 2);
+    for (int i = 0; i < pm->n_layers; i++) {
+        struct pf_param *w = pf_layer_param(&pm->layers[i], "weight");
+        if (w)
+            ck_assert_msg(w->quant && pf_qtensor_matches(w->quant, pf_tensor_f32(&w->w),
+                                                         pf_tensor_numel(&w->w)),
+                          "%s lost its quantized form", pm->layers[i].name);
+    }
+    struct pf_int8_net *np = NULL;
+    ck_assert_msg(pf_int8_net_new(pm, &np) == 0, "%s", pf_err_msg());
+    float *simp, *q8p;
+    both_logits(pm, np, &simp, &q8p, &cnt);
+    double pabs = 0.0, pdiff = 0.0;
+    for (int i = 0; i < cnt * 10; i++) {
+        pabs = fmax(pabs, fabs(simp[i]));
+        pdiff = fmax(pdiff, fabs(simp[i] - q8p[i]));
+    }
+    ck_assert_msg(pdiff <= TOL_INT8_LOGIT * pabs, "pruned int8 vs simulated: max diff %g, max %g",
+                  pdiff, pabs);
+    free(simp);
+    free(q8p);
+    pf_int8_net_free(np);
+    pf_groups_free(g);
+    pf_model_free(pm);
+
     /* save / load: the simulated model and the int8 path both unchanged */
     pf_test_save_load_same(m, dir, "int8.h5");
     char path[128];
@@ -128,6 +170,15 @@ START_TEST(test_int8_matches_simulated)
     float *sim3, *q8b;
     both_logits(b, nb, &sim3, &q8b, &cnt);
     ck_assert_mem_eq(q8, q8b, (size_t)cnt * 10 * sizeof(float));
+    /* weights changed after quantization: no int8 network from a stale quantized form */
+    struct pf_param *w0 = NULL;
+    for (int i = 0; i < b->n_layers && !w0; i++)
+        w0 = pf_layer_param(&b->layers[i], "weight");
+    pf_tensor_f32(&w0->w)[0] += 0.5f;
+    struct pf_int8_net *ns = NULL;
+    ck_assert_int_lt(pf_int8_net_new(b, &ns), 0);
+    ck_assert_ptr_null(ns);
+    ck_assert_msg(strstr(pf_err_msg(), "changed after they were quantized"), "%s", pf_err_msg());
     free(sim);
     free(q8);
     free(sim2);

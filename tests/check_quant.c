@@ -195,6 +195,83 @@ START_TEST(test_symmetric_int8)
 }
 END_TEST
 
+/* pf_qtensor_prune: the pruned form decodes to the decoded original with the entries removed
+ * (sliced here by plain loops), for each bucket layout that can follow; split buckets cannot. */
+START_TEST(test_qtensor_prune)
+{
+    enum { K = 4, C = 3, R = 2, N = K * C * R };   /* a (4, 3, 2) weight */
+    static const uint8_t keep_k[K] = {1, 0, 1, 1}; /* axis 0: outer 1, dim K, inner C * R */
+    static const uint8_t keep_c[C] = {0, 1, 1};    /* axis 1: outer K, dim C, inner R */
+    static const struct {
+        enum pf_qmode mode;
+        enum pf_qbucket bucket;
+        int bits;
+    } lay[] = {{PF_QMODE_AFFINE, PF_QBUCKET_CHANNEL, 8},
+               {PF_QMODE_UNIFORM, PF_QBUCKET_TENSOR, 4},
+               {PF_QMODE_UNIFORM, PF_QBUCKET_CHANNEL, 3},
+               {PF_QMODE_CODEBOOK, PF_QBUCKET_CHANNEL, 2}};
+    struct pf_rng rng;
+    pf_rng_seed(&rng, 11);
+    for (size_t t = 0; t < sizeof lay / sizeof lay[0]; t++) {
+        struct pf_qtensor *q = NULL;
+        ck_assert_int_eq(pf_qtensor_new(&q, lay[t].mode, lay[t].bucket, lay[t].bits, 0, N, K), 0);
+        for (int b = 0; b < q->n_buckets; b++) {
+            if (q->scales)
+                q->scales[b] = 0.01f * (float)(b + 1);
+            if (q->offsets)
+                q->offsets[b] = -0.1f * (float)b;
+            if (q->codebook)
+                for (int j = 0; j < 1 << lay[t].bits; j++)
+                    q->codebook[(b << lay[t].bits) + j] = (float)(10 * b + j);
+        }
+        for (int i = 0; i < N; i++)
+            pf_qtensor_set(q, (size_t)i, (uint32_t)pf_rng_below(&rng, 1u << lay[t].bits));
+        float dec[N], want[N], got[N];
+        pf_qtensor_dequantize(q, dec);
+        for (int axis = 0; axis < 2; axis++) {
+            size_t outer = axis ? K : 1, inner = axis ? R : (size_t)C * R;
+            int dim = axis ? C : K;
+            const uint8_t *keep = axis ? keep_c : keep_k;
+            size_t n = 0;
+            for (size_t o = 0; o < outer; o++)
+                for (int d = 0; d < dim; d++)
+                    for (size_t i = 0; i < inner; i++)
+                        if (keep[d]) {
+                            size_t at = (o * (size_t)dim + (size_t)d) * inner + i;
+                            ck_assert_uint_lt(at, N);
+                            want[n++] = dec[at];
+                        }
+            struct pf_qtensor *p = NULL;
+            ck_assert_int_eq(pf_qtensor_prune(q, outer, dim, inner, keep, &p), 0);
+            ck_assert_ptr_nonnull(p);
+            ck_assert_uint_eq(p->numel, n);
+            ck_assert_int_eq(p->bits, lay[t].bits);
+            ck_assert_int_eq(p->n_buckets, lay[t].bucket == PF_QBUCKET_TENSOR ? 1
+                                           : axis == 0                        ? K - 1
+                                                                              : K);
+            pf_qtensor_dequantize(p, got);
+            ck_assert_mem_eq(got, want, n * sizeof *got);
+            ck_assert(pf_qtensor_matches(p, want, n));
+            pf_qtensor_free(p);
+        }
+        pf_qtensor_free(q);
+    }
+    /* split buckets stride over the flat index: no pruned form */
+    struct pf_qtensor *q = NULL, *p = NULL;
+    ck_assert_int_eq(pf_qtensor_new(&q, PF_QMODE_UNIFORM, PF_QBUCKET_SPLIT, 4, 5, N, K), 0);
+    ck_assert_int_eq(pf_qtensor_prune(q, 1, K, (size_t)C * R, keep_k, &p), 0);
+    ck_assert_ptr_null(p);
+    /* pf_qtensor_matches: one changed value is a mismatch */
+    float dec[N];
+    pf_qtensor_dequantize(q, dec);
+    ck_assert(pf_qtensor_matches(q, dec, N));
+    dec[7] += 1.0f;
+    ck_assert(!pf_qtensor_matches(q, dec, N));
+    ck_assert(!pf_qtensor_matches(q, dec, N - 1));
+    pf_qtensor_free(q);
+}
+END_TEST
+
 START_TEST(test_codebook)
 {
     enum { N = 100 };
@@ -321,6 +398,7 @@ Suite *quant_suite(void)
     tcase_add_test(tc, test_ste);
     tcase_add_test(tc, test_symmetric_int8);
     tcase_add_test(tc, test_codebook);
+    tcase_add_test(tc, test_qtensor_prune);
     tcase_add_test(tc, test_actq);
     tcase_add_test(tc, test_bad_options);
     suite_add_tcase(s, tc);

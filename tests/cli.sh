@@ -177,6 +177,9 @@ expect_fail eval-int8-float "no activation quantization" "$APP" eval "$T/syn.h5"
 expect_ok bench-int8 'int8 network \(integer convolutions\): [0-9.]+ ms per forward.*[0-9.]+x the training graph' \
     "$APP" bench --layers "$T/uniform-tf.h5" --steps 3 --warmup 1
 expect_ok bench-int8-json '"infer_ms": null, "int8_ms": [0-9]' "$APP" bench --layers "$T/uniform-tf.h5" --steps 2 --warmup 0 --json
+# ... and, with a plan, its shrunk copy's int8 network (pruning keeps the quantized weights)
+expect_ok bench-int8-plan '"after_int8_ms": [0-9.]+, "int8_speedup": [0-9]' "$APP" bench --layers "$T/uniform-tf.h5" --plan "$T/plan.yaml" --steps 2 --warmup 0 --json
+expect_ok bench-int8-plan-text 'int8 network: shrunk [0-9.]+ ms per forward; measured speed-up' "$APP" bench --layers "$T/uniform-tf.h5" --plan "$T/plan.yaml" --steps 2 --warmup 0
 expect_ok bench-float-json '"infer_ms": [0-9.]+, "int8_ms": null' "$APP" bench --layers "$T/syn.h5" --steps 2 --warmup 0 --json
 expect_fail eval-infer-quantized "activation quantization is on" "$APP" eval "$T/uniform-tf.h5" --data synthetic --engine infer
 expect_fail eval-engine-bad "--engine must be auto, int8, infer or graph, got 'gpu'" "$APP" eval "$T/syn.h5" --engine gpu

@@ -265,6 +265,11 @@ int pf_cli_bench_layers(struct cmd *c, const char *pos)
                 printf(", \"infer_speedup\": %.4f", tb.infer_s / ta.infer_s);
             else
                 printf(", \"infer_speedup\": null");
+            json_ms("after_int8_ms", ta.int8_s);
+            if (tb.int8_s > 0 && ta.int8_s > 0)
+                printf(", \"int8_speedup\": %.4f", tb.int8_s / ta.int8_s);
+            else
+                printf(", \"int8_speedup\": null");
         }
         printf("}\n");
         rc = 0;
@@ -309,6 +314,9 @@ int pf_cli_bench_layers(struct cmd *c, const char *pos)
         if (tb.infer_s > 0 && ta.infer_s > 0)
             printf("inference network: shrunk %.4f ms per forward; measured speed-up %.2fx\n",
                    ta.infer_s * 1e3, tb.infer_s / ta.infer_s);
+        if (tb.int8_s > 0 && ta.int8_s > 0)
+            printf("int8 network: shrunk %.4f ms per forward; measured speed-up %.2fx\n",
+                   ta.int8_s * 1e3, tb.int8_s / ta.int8_s);
         int odd = 0;
         for (int gi = 0; gi < p->n_groups; gi++)
             odd += p->groups[gi].keep < p->groups[gi].channels && p->groups[gi].keep % PF_BLK;

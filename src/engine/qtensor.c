@@ -180,6 +180,60 @@ int pf_qtensor_clone(const struct pf_qtensor *q, struct pf_qtensor **out)
     return 0;
 }
 
+int pf_qtensor_prune(const struct pf_qtensor *q, size_t outer, int dim, size_t inner,
+                     const uint8_t *keep, struct pf_qtensor **out)
+{
+    *out = NULL;
+    int kept = 0, K = q->n_buckets;
+    for (int i = 0; i < dim; i++)
+        kept += keep[i] != 0;
+    bool by_bucket = q->bucket == PF_QBUCKET_CHANNEL && outer == 1 && dim == K;
+    if (q->bucket == PF_QBUCKET_SPLIT ||
+        (q->bucket == PF_QBUCKET_CHANNEL && !by_bucket && outer % (size_t)K))
+        return 0;
+    size_t numel = outer * (size_t)kept * inner;
+    struct pf_qtensor *c = NULL;
+    /* the new layout cannot be invalid where the old one was valid */
+    int rc = pf_qtensor_new(&c, q->mode, q->bucket, q->bits, q->bucket_size, numel,
+                            q->bucket == PF_QBUCKET_CHANNEL ? (by_bucket ? kept : K) : 1);
+    if (rc < 0)
+        return rc;
+    size_t cb = q->mode == PF_QMODE_CODEBOOK ? (size_t)1 << q->bits : 0;
+    for (int b = 0, nb = 0; b < K; b++) {
+        if (by_bucket && !keep[b])
+            continue;
+        if (c->scales)
+            c->scales[nb] = q->scales[b];
+        if (c->offsets)
+            c->offsets[nb] = q->offsets[b];
+        if (c->zero_points)
+            c->zero_points[nb] = q->zero_points[b];
+        if (cb)
+            memcpy(c->codebook + nb * cb, q->codebook + b * cb, cb * sizeof *c->codebook);
+        nb++;
+    }
+    size_t j = 0;
+    for (size_t o = 0; o < outer; o++)
+        for (int d = 0; d < dim; d++)
+            for (size_t i = 0; i < inner; i++)
+                if (keep[d])
+                    pf_qtensor_set(c, j++, pf_qtensor_get(q, (o * (size_t)dim + d) * inner + i));
+    *out = c;
+    return 0;
+}
+
+bool pf_qtensor_matches(const struct pf_qtensor *q, const float *w, size_t n)
+{
+    if (q->numel != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        float v = pf_qtensor_value(q, i);
+        if (memcmp(&v, &w[i], sizeof v) != 0)
+            return false;
+    }
+    return true;
+}
+
 /* ---- bit packing ---- */
 
 void pf_qtensor_set(struct pf_qtensor *q, size_t i, uint32_t idx)

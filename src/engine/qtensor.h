@@ -66,6 +66,15 @@ void pf_qtensor_free(struct pf_qtensor *q);
 /* A deep copy (*out NULL on failure). 0 or -PF_ENOMEM. */
 int pf_qtensor_clone(const struct pf_qtensor *q, struct pf_qtensor **out);
 
+/* The quantized form of a tensor viewed as (outer, dim, inner) after the entries of its middle
+ * axis with keep[i] == 0 are removed (a pruned layer's weights): same mode and bits, the kept
+ * elements' indices, the kept buckets' parameters. One tensor-wide bucket always follows;
+ * channel buckets (slices of the first axis) follow when that axis is the pruned one or is
+ * kept whole. Split buckets stride over the flat index, so they cannot: *out is NULL then, and
+ * the caller keeps decoded floats. Returns 0 or -PF_ENOMEM. */
+int pf_qtensor_prune(const struct pf_qtensor *q, size_t outer, int dim, size_t inner,
+                     const uint8_t *keep, struct pf_qtensor **out);
+
 /* Number of buckets of a layout (0 with a message if invalid). */
 int pf_qtensor_n_buckets(enum pf_qbucket bucket, size_t numel, int channels, int bucket_size);
 /* Bucket of element i. */
@@ -93,6 +102,10 @@ int32_t pf_qtensor_get_signed(const struct pf_qtensor *q, size_t i);
 /* Decodes element i / every element into out[0..numel). */
 float pf_qtensor_value(const struct pf_qtensor *q, size_t i);
 void pf_qtensor_dequantize(const struct pf_qtensor *q, float *out);
+
+/* Whether q decodes to exactly w[0..n) (bit for bit): a tensor trained or refitted after it was
+ * quantized no longer has that form. */
+bool pf_qtensor_matches(const struct pf_qtensor *q, const float *w, size_t n);
 
 /* Checks a tensor read from a file: parameters finite, scales > 0 where they divide, affine
  * zero points inside the b-bit range. Returns 0 or -PF_EPARSE naming `what`. */

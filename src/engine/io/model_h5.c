@@ -279,15 +279,7 @@ static int write_double_attr(hid_t loc, const char *name, double value, const ch
 static const struct pf_qtensor *live_quant(const struct pf_param *p)
 {
     const struct pf_qtensor *q = p->quant;
-    if (!q || q->numel != pf_tensor_numel(&p->w))
-        return NULL;
-    const float *w = pf_tensor_f32(&p->w);
-    for (size_t i = 0; i < q->numel; i++) {
-        float v = pf_qtensor_value(q, i);
-        if (memcmp(&v, &w[i], sizeof v) != 0)
-            return NULL;
-    }
-    return q;
+    return q && pf_qtensor_matches(q, pf_tensor_f32(&p->w), pf_tensor_numel(&p->w)) ? q : NULL;
 }
 
 /* Writes group g (/quant/<layer>/<param>): attributes mode, bucket, bits, bucket_size, numel;

@@ -80,10 +80,13 @@ int pf_param_prune_axis(struct pf_param *p, int axis, const uint8_t *keep)
         pf_tensor_deinit(&nw);
         return -PF_ENOMEM;
     }
-    if (p->mask && !(nm = malloc(pf_tensor_numel(&nw)))) {
+    struct pf_qtensor *nq = NULL;
+    if ((p->mask && !(nm = malloc(pf_tensor_numel(&nw)))) ||
+        (p->quant && pf_qtensor_prune(p->quant, outer, dim, inner, keep, &nq) < 0)) {
+        free(nm);
         pf_tensor_deinit(&ng);
         pf_tensor_deinit(&nw);
-        return PF_ERR(PF_ENOMEM, "%s: out of memory for the mask", p->name);
+        return PF_ERR(PF_ENOMEM, "%s: out of memory for the mask or the quantized form", p->name);
     }
     size_t elt = pf_dtype_size(w->dtype);
     copy_kept(w->data, nw.data, outer, dim, inner, elt, keep);
@@ -97,9 +100,9 @@ int pf_param_prune_axis(struct pf_param *p, int axis, const uint8_t *keep)
     p->w = nw;
     p->g = ng;
     p->mask = nm;
-    /* the packed form no longer matches the shape: keep the decoded values as float */
+    /* the packed form follows where its buckets can (else NULL: the decoded values as float) */
     pf_qtensor_free(p->quant);
-    p->quant = NULL;
+    p->quant = nq;
     return 0;
 }
 

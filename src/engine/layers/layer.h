@@ -153,8 +153,9 @@ void pf_layer_destroy(struct pf_layer *l);
 struct pf_param *pf_layer_add_param(struct pf_layer *l, const char *name, int ndim,
                                     const int *shape, bool trainable, bool decay, int out_axis,
                                     int in_axis);
-/* For prune_channels: removes the entries i of axis `axis` of p's values, gradient and mask
- * where keep[i] == 0 (keep has p->w.shape[axis] entries, n_kept of them nonzero and >= 1).
+/* For prune_channels: removes the entries i of axis `axis` of p's values, gradient, mask and
+ * quantized form (pf_qtensor_prune; dropped where its buckets cannot follow) where keep[i] == 0
+ * (keep has p->w.shape[axis] entries, n_kept of them nonzero and >= 1).
  * All or nothing: returns 0 or -PF_ENOMEM / -PF_EINVAL with p unchanged. */
 int pf_param_prune_axis(struct pf_param *p, int axis, const uint8_t *keep);
 /* Frees every param's tensors and mask. Called by the model after ops->deinit. */

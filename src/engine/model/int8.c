@@ -321,6 +321,11 @@ static int build_matmul(struct pf_int8_net *n, struct op *o, const struct pf_lay
                       "%s: the int8 path needs symmetric (affine) weights of at "
                       "most 8 bits per tensor or channel",
                       l->name);
+    if (!pf_qtensor_matches(qw, pf_tensor_f32(&pw->w), pf_tensor_numel(&pw->w)))
+        return PF_ERR(PF_EUNSUPPORTED,
+                      "%s: its weights changed after they were quantized (run uniform-tf on "
+                      "this model again for an int8 network)",
+                      l->name);
     for (int b = 0; b < qw->n_buckets; b++)
         if (qw->zero_points[b] != 0)
             return PF_ERR(PF_EUNSUPPORTED, "%s: weight zero points must be 0", l->name);
