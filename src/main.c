@@ -481,14 +481,14 @@ static int cmd_eval(struct cmd *c, const char *pos)
     struct eval_side a = {.path = pos}, b = {.path = pf_cli_opt_str(c, "against")};
     struct pf_dataset *d = NULL;
     uint32_t *tr_idx = NULL, *val_idx = NULL, n_tr = 0, n_val = 0;
-    char dataset[64] = "", dataset_b[64] = "";
+    char dataset[64] = "";
     int rc;
     if (!pos)
         return PF_ERR(PF_EINVAL,
                       "eval: which model? usage: pocketflow eval MODEL.h5 --data fmnist");
     if ((rc = pf_model_load(pos, &a.m, dataset, sizeof dataset)) < 0)
         return rc;
-    if (b.path && (rc = pf_model_load(b.path, &b.m, dataset_b, sizeof dataset_b)) < 0)
+    if (b.path && (rc = pf_model_load(b.path, &b.m, NULL, 0)) < 0)
         goto done;
     if (b.m && (b.m->input.c != a.m->input.c || b.m->input.h != a.m->input.h ||
                 b.m->input.w != a.m->input.w || b.m->classes != a.m->classes)) {
