@@ -149,6 +149,82 @@ START_TEST(test_uniform_buckets)
 }
 END_TEST
 
+/* Squared error of quantizing w[i0, i0 + n) uniformly over [f lo, f hi] at bits: the oracle
+ * for pf_quant_uniform_mse, in plain double loops. */
+static double clip_err(const float *w, size_t i0, size_t n, double lo, double hi, double f,
+                       int bits)
+{
+    double levels = (double)((1u << bits) - 1), step = ((hi - lo) * f + 1e-10) / levels, e = 0.0;
+    for (size_t i = i0; i < i0 + n; i++) {
+        double v = nearbyint((w[i] - lo * f) / step);
+        v = v < 0 ? 0 : v > levels ? levels : v;
+        double d = lo * f + step * v - w[i];
+        e += d * d;
+    }
+    return e;
+}
+
+/* The clipped range: per bucket, the factor with the least squared error (found here by trying
+ * every factor on the whole bucket); never worse than min-max; with outliers, clearly better;
+ * the STE stops the clipped weights' gradients. */
+START_TEST(test_uniform_mse)
+{
+    enum { K = 3, PER = 2000, N = K * PER };
+    static float w[N], out[N], mm[N];
+    fill_normal(w, N, 9);
+    w[5] = 2.0f; /* outliers: 20 sigma in channel 0 and 2, none in channel 1 */
+    w[2 * PER + 7] = -1.5f;
+    for (int bits = 2; bits <= 4; bits++) {
+        struct pf_qtensor *q = NULL, *m = NULL;
+        ck_assert_int_eq(pf_qtensor_new(&q, PF_QMODE_UNIFORM, PF_QBUCKET_CHANNEL, bits, 0, N, K),
+                         0);
+        ck_assert_int_eq(pf_qtensor_new(&m, PF_QMODE_UNIFORM, PF_QBUCKET_CHANNEL, bits, 0, N, K),
+                         0);
+        pf_quant_uniform_mse(q, w, out, true);
+        pf_quant_uniform(m, w, mm, true);
+        for (int k = 0; k < K; k++) {
+            float lo = INFINITY, hi = -INFINITY;
+            for (int i = k * PER; i < (k + 1) * PER; i++) {
+                lo = fminf(lo, w[i]);
+                hi = fmaxf(hi, w[i]);
+            }
+            int best = 0;
+            double be = INFINITY;
+            for (int j = 0; j < PF_QMSE_STEPS; j++) {
+                double e = clip_err(w, (size_t)k * PER, PER, lo, hi, PF_QMSE_FACTOR(j), bits);
+                if (e < be) {
+                    be = e;
+                    best = j;
+                }
+            }
+            ck_assert_float_eq_tol(q->offsets[k], (float)(lo * PF_QMSE_FACTOR(best)), 1e-7f);
+            double got = 0.0, minmax = 0.0;
+            for (int i = k * PER; i < (k + 1) * PER; i++) {
+                got += ((double)out[i] - w[i]) * ((double)out[i] - w[i]);
+                minmax += ((double)mm[i] - w[i]) * ((double)mm[i] - w[i]);
+            }
+            ck_assert_double_le(got, minmax * (1 + 1e-9));
+            ck_assert_double_eq_tol(got, be, 1e-6 * be);
+            if (k !=
+                1) /* an outlier wastes min-max's levels: clipping cuts the error by 40% or more */
+                ck_assert_msg(got < 0.6 * minmax, "%d bits channel %d: %g vs min-max %g", bits, k,
+                              got, minmax);
+        }
+        /* decoded values are what the stored form decodes to; clipped weights get no gradient */
+        float dec[N], g[N], gout[N];
+        pf_qtensor_dequantize(q, dec);
+        ck_assert_mem_eq(dec, out, sizeof dec);
+        for (int i = 0; i < N; i++)
+            g[i] = 1.0f;
+        pf_quant_ste(q, w, g, gout);
+        ck_assert_float_eq(gout[5], 0.0f);
+        ck_assert_float_eq(gout[2 * PER + 7], 0.0f);
+        pf_qtensor_free(q);
+        pf_qtensor_free(m);
+    }
+}
+END_TEST
+
 START_TEST(test_ste)
 {
     /* range [0, 1] at 2 bits (offset 0, scale 1/3): inside passes, outside is 0 */
@@ -396,6 +472,7 @@ Suite *quant_suite(void)
     tcase_add_test(tc, test_pack_roundtrip);
     tcase_add_test(tc, test_uniform_buckets);
     tcase_add_test(tc, test_ste);
+    tcase_add_test(tc, test_uniform_mse);
     tcase_add_test(tc, test_symmetric_int8);
     tcase_add_test(tc, test_codebook);
     tcase_add_test(tc, test_qtensor_prune);

@@ -161,6 +161,9 @@ for l in "weight-sparse --ws_prune_ratio=0.75 --nb_epochs=0.5" "uniform --uql_we
     expect_ok "run-$1" '"status": "finished"' "$APP" run --model "$T/syn.h5" --data synthetic --learner="$1" "${@:2}" \
         --nb_smpls_val=200 --batch_size=32 --no_run_dir --out "$T/$1.h5" --json
 done
+expect_fail uql-range-bad "uql_weight_range must be one of minmax\|mse, got 'max'" "$APP" run --model "$T/syn.h5" --data synthetic --learner=uniform --uql_weight_range=max
+expect_ok run-uniform-mse '"status": "finished"' "$APP" run --model "$T/syn.h5" --data synthetic --learner=uniform --uql_weight_bits=3 \
+    --uql_weight_range=mse --uql_quant_epochs=0.25 --nb_smpls_val=200 --batch_size=32 --no_run_dir --out "$T/uq-mse.h5" --json
 for l in uniform non-uniform uniform-tf; do
     if [ -s "$T/$l.h5" ] && [ "$(stat -c %s "$T/$l.h5")" -lt "$(stat -c %s "$T/syn.h5")" ]; then ok; else bad "$l.h5 is not smaller than the float model"; fi
 done

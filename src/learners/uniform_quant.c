@@ -12,8 +12,9 @@
  * Differences from PocketFlow: activation ranges are moving averages frozen for evaluation
  * (PocketFlow used each batch's min / max, also at evaluation, so results depended on the
  * batch); fine-tuning starts from the trained model (PocketFlow needed --enbl_warm_start);
- * Adam's rate is the run's schedule x uql_lrn_rate_dcy; the RL bit allocation is not
- * available. */
+ * Adam's rate is the run's schedule x uql_lrn_rate_dcy; uql_weight_range=mse clips each
+ * bucket's range to the least-squared-error factor of its min-max range (pf_quant_uniform_mse;
+ * PocketFlow had min-max only, which spends few levels on most weights of a large tensor). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,9 @@ static const struct pf_opt_spec uql_opts[] = {
     {"uql_bucket_type", PF_OPT_ENUM, "channel", 0, 0, "channel|split",
      "buckets: one per output channel, or strided splits of uql_bucket_size"},
     {"uql_bucket_size", PF_OPT_INT, "256", 1, 1 << 30, NULL, "weights per `split` bucket"},
+    {"uql_weight_range", PF_OPT_ENUM, "minmax", 0, 0, "minmax|mse",
+     "range per bucket: min to max (PocketFlow), or min-max scaled by the factor in 1..0.2 "
+     "with the least squared error (outliers clipped)"},
     {"uql_quant_epochs", PF_OPT_FLOAT, "60", 0, 1000, NULL,
      "epochs of quantized fine-tuning (times nb_epochs_rat)"},
     {"uql_quantize_all_layers", PF_OPT_BOOL, "False", 0, 0, NULL,
@@ -55,6 +59,7 @@ static int uql_train(struct pf_run *r)
         .bucket_type = pf_opts_str(&r->opts, "uql_bucket_type"),
         .bucket_size = (int)pf_opts_int(&r->opts, "uql_bucket_size"),
         .quantize_all = pf_opts_bool(&r->opts, "uql_quantize_all_layers"),
+        .range_mse = !strcmp(pf_opts_str(&r->opts, "uql_weight_range"), "mse"),
         .epochs = pf_opts_float(&r->opts, "uql_quant_epochs"),
         .lrn_rate_dcy = pf_opts_float(&r->opts, "uql_lrn_rate_dcy"),
         .prefix = "uql_",

@@ -66,16 +66,11 @@ static void bucket_ranges(const struct pf_qtensor *q, const float *w, float *lo,
 
 /* ---- uniform ---- */
 
-void pf_quant_uniform(struct pf_qtensor *q, const float *w, float *out, bool pack)
+/* Quantizes w with the ranges in q (offsets, scales = steps): decoded values into out (may be
+ * NULL), indices into q with pack. */
+static void uniform_apply(struct pf_qtensor *q, const float *w, float *out, bool pack)
 {
-    const int nb = q->n_buckets;
     const double levels = (double)(((uint64_t)1 << q->bits) - 1);
-    /* ranges computed in place: offsets = min, scales = max, then scales = step */
-    bucket_ranges(q, w, q->offsets, q->scales);
-    for (int b = 0; b < nb; b++) {
-        double alpha = (double)q->scales[b] - (double)q->offsets[b] + 1e-10;
-        q->scales[b] = (float)(alpha / levels);
-    }
     for (size_t i = 0; i < q->numel; i++) {
         int b = pf_qtensor_bucket_of(q, i);
         /* PocketFlow: round((w - min) / alpha * levels); dividing by the stored step keeps the
@@ -88,6 +83,62 @@ void pf_quant_uniform(struct pf_qtensor *q, const float *w, float *out, bool pac
         if (out)
             out[i] = q->offsets[b] + q->scales[b] * (float)idx;
     }
+}
+
+/* offsets = lo * f, scales = the step of [lo * f, hi * f] at q's bits. */
+static void uniform_set_range(struct pf_qtensor *q, int b, double lo, double hi, double f)
+{
+    const double levels = (double)(((uint64_t)1 << q->bits) - 1);
+    q->offsets[b] = (float)(lo * f);
+    q->scales[b] = (float)(((hi - lo) * f + 1e-10) / levels);
+}
+
+void pf_quant_uniform(struct pf_qtensor *q, const float *w, float *out, bool pack)
+{
+    /* ranges computed in place: offsets = min, scales = max, then scales = step */
+    bucket_ranges(q, w, q->offsets, q->scales);
+    for (int b = 0; b < q->n_buckets; b++)
+        uniform_set_range(q, b, q->offsets[b], q->scales[b], 1.0);
+    uniform_apply(q, w, out, pack);
+}
+
+void pf_quant_uniform_mse(struct pf_qtensor *q, const float *w, float *out, bool pack)
+{
+    const int nb = q->n_buckets;
+    const double levels = (double)(((uint64_t)1 << q->bits) - 1);
+    float *lo = pf_malloc((size_t)nb * sizeof *lo), *hi = pf_malloc((size_t)nb * sizeof *hi);
+    double *err = pf_calloc((size_t)nb * PF_QMSE_STEPS, sizeof *err);
+    if (!lo || !hi || !err) { /* no memory for the search: min-max, which needs none */
+        free(lo);
+        free(hi);
+        free(err);
+        pf_quant_uniform(q, w, out, pack);
+        return;
+    }
+    bucket_ranges(q, w, lo, hi);
+    size_t stride = q->numel >> 20 ? (q->numel >> 20) | 1 : 1; /* odd: every split bucket */
+    for (size_t i = 0; i < q->numel; i += stride) {
+        int b = pf_qtensor_bucket_of(q, i);
+        for (int k = 0; k < PF_QMSE_STEPS; k++) {
+            double f = PF_QMSE_FACTOR(k), l = lo[b] * f;
+            double step = ((double)(hi[b] - lo[b]) * f + 1e-10) / levels;
+            double v = nearbyint(((double)w[i] - l) / step);
+            v = v < 0.0 ? 0.0 : v > levels ? levels : v;
+            double d = l + step * v - (double)w[i];
+            err[(size_t)b * PF_QMSE_STEPS + k] += d * d;
+        }
+    }
+    for (int b = 0; b < nb; b++) {
+        int best = 0;
+        for (int k = 1; k < PF_QMSE_STEPS; k++)
+            if (err[(size_t)b * PF_QMSE_STEPS + k] < err[(size_t)b * PF_QMSE_STEPS + best])
+                best = k;
+        uniform_set_range(q, b, lo[b], hi[b], PF_QMSE_FACTOR(best));
+    }
+    free(lo);
+    free(hi);
+    free(err);
+    uniform_apply(q, w, out, pack);
 }
 
 void pf_quant_ste(const struct pf_qtensor *q, const float *w, const float *g, float *gout)

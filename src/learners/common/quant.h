@@ -41,6 +41,17 @@ int pf_quant_bucket_from_opts(bool use_buckets, const char *bucket_type, const c
  * rounding. */
 void pf_quant_uniform(struct pf_qtensor *q, const float *w, float *out, bool pack);
 
+/* Clipping factors pf_quant_uniform_mse tries: 1, 0.95, ..., 0.2. */
+#define PF_QMSE_STEPS     17
+#define PF_QMSE_FACTOR(k) (1.0 - 0.05 * (k))
+
+/* pf_quant_uniform with a clipped range (not PocketFlow's; uql_weight_range=mse): per bucket,
+ * the min-max range scaled by the factor PF_QMSE_FACTOR(k) whose quantization has the least
+ * squared error over the bucket (measured on every element, or an even stride of about 2^20 of
+ * them for large tensors). Factor 1 is min-max itself, so the error is never larger. Weights
+ * outside the range are clamped to its ends, and pf_quant_ste stops their gradient. */
+void pf_quant_uniform_mse(struct pf_qtensor *q, const float *w, float *out, bool pack);
+
 /* Straight-through estimator of a quantizer with range [lo, hi] per bucket of q: copies g to
  * gout (may be the same array) where lo <= w <= hi of w's bucket, 0 elsewhere. For the min-max
  * quantizer every weight is inside its bucket's range, so gradients pass unchanged. */

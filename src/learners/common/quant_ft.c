@@ -224,7 +224,7 @@ static int quantize_into(struct pf_quant_ft *f, int k, bool pack)
     float *w = pf_tensor_f32(&f->t[k].p->w);
     switch (s->q->mode) {
     case PF_QMODE_UNIFORM:
-        pf_quant_uniform(s->q, s->master, w, pack);
+        (f->cfg.range_mse ? pf_quant_uniform_mse : pf_quant_uniform)(s->q, s->master, w, pack);
         return 0;
     case PF_QMODE_AFFINE:
         pf_quant_symmetric(s->q, s->master, w, pack);

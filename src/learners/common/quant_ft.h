@@ -29,6 +29,7 @@ struct pf_quant_ft_cfg {
     const char *bucket_type; /* "channel" | "split" */
     int bucket_size;
     bool quantize_all;       /* quantize the first and last weight layers too */
+    bool range_mse;          /* uniform: pf_quant_uniform_mse's clipped ranges, not min-max */
     double epochs;           /* fine-tune epochs before nb_epochs_rat */
     double lrn_rate_dcy;     /* Adam's rate = the run's schedule x this */
     enum pf_cb_init cb_init; /* codebook */
