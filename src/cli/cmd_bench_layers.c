@@ -134,6 +134,15 @@ static void json_ms(const char *key, double s)
         printf(", \"%s\": null", key);
 }
 
+/* `, "key": before / after` (null unless both were measured). */
+static void json_speedup(const char *key, double before, double after)
+{
+    if (before > 0 && after > 0)
+        printf(", \"%s\": %.4f", key, before / after);
+    else
+        printf(", \"%s\": null", key);
+}
+
 /* The physically shrunk copy of m under the profile's group keep counts. */
 static int shrink(const struct pf_model *m, const struct pf_profile *p, struct pf_model **out)
 {
@@ -261,15 +270,9 @@ int pf_cli_bench_layers(struct cmd *c, const char *pos)
                    ta.model_s > 0 ? tb.model_s / ta.model_s : 0.0);
         if (plan_path) {
             json_ms("after_infer_ms", ta.infer_s);
-            if (tb.infer_s > 0 && ta.infer_s > 0)
-                printf(", \"infer_speedup\": %.4f", tb.infer_s / ta.infer_s);
-            else
-                printf(", \"infer_speedup\": null");
+            json_speedup("infer_speedup", tb.infer_s, ta.infer_s);
             json_ms("after_int8_ms", ta.int8_s);
-            if (tb.int8_s > 0 && ta.int8_s > 0)
-                printf(", \"int8_speedup\": %.4f", tb.int8_s / ta.int8_s);
-            else
-                printf(", \"int8_speedup\": null");
+            json_speedup("int8_speedup", tb.int8_s, ta.int8_s);
         }
         printf("}\n");
         rc = 0;

@@ -214,10 +214,13 @@ int pf_qtensor_prune(const struct pf_qtensor *q, size_t outer, int dim, size_t i
     }
     size_t j = 0;
     for (size_t o = 0; o < outer; o++)
-        for (int d = 0; d < dim; d++)
+        for (int d = 0; d < dim; d++) {
+            if (!keep[d])
+                continue;
+            size_t at = (o * (size_t)dim + (size_t)d) * inner;
             for (size_t i = 0; i < inner; i++)
-                if (keep[d])
-                    pf_qtensor_set(c, j++, pf_qtensor_get(q, (o * (size_t)dim + d) * inner + i));
+                pf_qtensor_set(c, j++, pf_qtensor_get(q, at + i));
+        }
     *out = c;
     return 0;
 }

@@ -182,9 +182,9 @@ double pf_sign_test_p(long n, long k)
 {
     if (k <= 0)
         return 1.0;
-    double sum = 0.0;
+    double sum = 0.0, head = lgamma(n + 1.0) - n * log(2.0); /* ln(n! / 2^n) */
     for (long i = k; i <= n; i++)
-        sum += exp(lgamma(n + 1.0) - lgamma(i + 1.0) - lgamma(n - i + 1.0) - n * log(2.0));
+        sum += exp(head - lgamma(i + 1.0) - lgamma(n - i + 1.0));
     return sum < 1.0 ? sum : 1.0;
 }
 
