@@ -22,7 +22,8 @@
 # i.e. half an epoch of the 10-epoch schedule), EVAL (1000 validation images per reward),
 # CPB (4: cp_nb_batches sampled per layer; cpr: CPB x 128 images), WSFT (50 fine-tune steps per
 # WS roll-out), UQFT (50), CPFT (0: cp_/cpr_nb_iters_ft_rlout, fine-tune steps of each channel
-# roll-out before its reward; 0 is PocketFlow's reward), THREADS (2: --threads of every run;
+# roll-out before its reward; 0 is PocketFlow's reward), CPBN (0: cp_/cpr_nb_batches_bn_rlout,
+# batches re-estimating each channel roll-out's batch-norm statistics before its reward), THREADS (2: --threads of every run;
 # 1 lets two of these scripts share 2 cores).
 set -euo pipefail
 PF=${PF:-build/pocketflow}
@@ -35,6 +36,7 @@ CPB=${CPB:-4}
 WSFT=${WSFT:-50}
 UQFT=${UQFT:-50}
 CPFT=${CPFT:-0}
+CPBN=${CPBN:-0}
 THREADS=${THREADS:-2}
 MODEL=$1
 TAG=$2
@@ -99,7 +101,8 @@ for seed in $SEEDS; do
             p=0.${what#cp}
             run "${TAG}_${what}_${seed}_rl" --learner channel --cp_prune_option auto \
                 --cp_preserve_ratio "$p" --cp_nb_rlouts "$RLOUTS" --cp_nb_rlouts_min "$RLMIN" \
-                --cp_nb_batches "$CPB" --cp_nb_iters_ft_rlout "$CPFT" --seed "$seed" $RL
+                --cp_nb_batches "$CPB" --cp_nb_iters_ft_rlout "$CPFT" \
+                --cp_nb_batches_bn_rlout "$CPBN" --seed "$seed" $RL
             run "${TAG}_${what}_${seed}_uni" --learner channel --cp_prune_option list \
                 --plan "$(cat "$OUT/${TAG}_${what}_${seed}_rl.dir")/rl/uniform.plan.yaml" \
                 --cp_nb_batches "$CPB" --seed "$seed"
@@ -109,7 +112,8 @@ for seed in $SEEDS; do
             p=0.${what#cpr}
             run "${TAG}_${what}_${seed}_rl" --learner chn-pruned-rmt --cpr_prune_option auto \
                 --cpr_preserve_ratio "$p" --cpr_nb_rlouts "$RLOUTS" --cpr_nb_rlouts_min "$RLMIN" \
-                --cpr_nb_smpls "$((CPB * 128))" --cpr_nb_iters_ft_rlout "$CPFT" --seed "$seed" $RL
+                --cpr_nb_smpls "$((CPB * 128))" --cpr_nb_iters_ft_rlout "$CPFT" --cpr_nb_batches_bn_rlout "$CPBN" \
+                --seed "$seed" $RL
             run "${TAG}_${what}_${seed}_uni" --learner chn-pruned-rmt \
                 --plan "$(cat "$OUT/${TAG}_${what}_${seed}_rl.dir")/rl/uniform.plan.yaml" \
                 --cpr_nb_smpls "$((CPB * 128))" --seed "$seed"

@@ -196,6 +196,60 @@ START_TEST(test_sign_test_exact)
 }
 END_TEST
 
+/* pf_bn_recalibrate against the momentum formula: a batch norm straight after the input, fed
+ * K batches that are each the same 40 images (n = batch), must hold running = 0.9^K * initial +
+ * (1 - 0.9^K) * (the images' per-channel mean, and unbiased variance), both computed here in
+ * double; no weight moves, and 0 batches change nothing. */
+START_TEST(test_bn_recalibrate)
+{
+    static const char *const net = "name: bnnet\ninput: [1, 28, 28]\nclasses: 10\nlayers:\n"
+                                   "  - {name: bn, type: batchnorm}\n"
+                                   "  - {name: fc, type: dense, units: 10}\n";
+    struct pf_dataset *tr = NULL;
+    ck_assert_int_eq(pf_dataset_load("synthetic", PF_SPLIT_TRAIN, &tr), 0);
+    struct pf_model *m = NULL;
+    ck_assert_msg(pf_model_from_yaml(net, strlen(net), "bnnet", &m) == 0, "%s", pf_err_msg());
+    pf_model_init_params(m, 3);
+    enum { B = 40, K = 7, HW = 28 * 28 };
+    uint32_t idx[B];
+    for (int i = 0; i < B; i++)
+        idx[i] = (uint32_t)(3 * i + 1);
+    float *x = malloc((size_t)B * HW * sizeof *x);
+    ck_assert_int_eq(pf_dataset_batch(tr, idx, B, x, NULL, false, NULL), 0);
+    double sum = 0.0, sq = 0.0;
+    for (int i = 0; i < B * HW; i++)
+        sum += x[i];
+    double mu = sum / (B * HW);
+    for (int i = 0; i < B * HW; i++)
+        sq += (x[i] - mu) * (x[i] - mu);
+    double var = sq / (B * HW - 1);
+    struct pf_layer *bn = &m->layers[pf_model_find(m, "bn")];
+    float *rmean = pf_tensor_f32(&bn->params[2].w), *rvar = pf_tensor_f32(&bn->params[3].w);
+    rmean[0] = 0.5f;
+    rvar[0] = 2.0f;
+    struct pf_layer *fc = &m->layers[pf_model_find(m, "fc")];
+    size_t nw = pf_tensor_numel(&fc->params[0].w);
+    float *w0 = malloc(nw * sizeof *w0);
+    memcpy(w0, fc->params[0].w.data, nw * sizeof *w0);
+    ck_assert_int_eq(pf_bn_recalibrate(m, tr, idx, B, 0, B, 9), 0);
+    ck_assert_float_eq(rmean[0], 0.5f);
+    ck_assert_float_eq(rvar[0], 2.0f);
+    ck_assert_msg(pf_bn_recalibrate(m, tr, idx, B, K, B, 9) == 0, "%s", pf_err_msg());
+    double keep = pow(0.9, K);
+    ck_assert_double_eq_tol(rmean[0], keep * 0.5 + (1.0 - keep) * mu, 1e-4);
+    ck_assert_double_eq_tol(rvar[0], keep * 2.0 + (1.0 - keep) * var, 1e-4 * var);
+    ck_assert_mem_eq(fc->params[0].w.data, w0, nw * sizeof *w0);
+    ck_assert_float_eq(pf_tensor_f32(&bn->params[0].w)[0], 1.0f);
+    /* a batch larger than the images given is refused, with the counts */
+    ck_assert_int_eq(pf_bn_recalibrate(m, tr, idx, B, 1, B + 1, 9), -PF_EINVAL);
+    ck_assert_ptr_nonnull(strstr(pf_err_msg(), "batch size 41"));
+    free(w0);
+    free(x);
+    pf_model_free(m);
+    pf_dataset_free(tr);
+}
+END_TEST
+
 Suite *model_train_suite(void);
 Suite *model_train_suite(void)
 {
@@ -208,6 +262,7 @@ Suite *model_train_suite(void)
     tcase_add_test(tc, test_schedule_formulas);
     tcase_add_test(tc, test_optim_updates);
     tcase_add_test(tc, test_sign_test_exact);
+    tcase_add_test(tc, test_bn_recalibrate);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -413,17 +413,23 @@ START_TEST(test_cpr_auto)
 }
 END_TEST
 
-/* The channel search's roll-out fine-tune (cp_nb_iters_ft_rlout): with the same seed the agent
- * makes the same first roll-out, and only its reward changes, because the pruned copy is trained
- * before it is measured. */
-static void search_ft(const char *model, const char *steps, char *out, size_t len)
+/* The channel search's roll-out fine-tune (cp_nb_iters_ft_rlout) and batch-norm re-estimation
+ * (cp_nb_batches_bn_rlout): with the same seed the agent makes the same first roll-out, and only
+ * its reward changes, because the pruned copy is trained, or its statistics re-estimated, before
+ * it is measured. */
+static void search_opt(const char *model, const char *key, const char *value, char *out, size_t len)
 {
     struct pf_run *r = pf_test_run("channel", model);
-    const char *kv[][2] = {{"cp_prune_option", "auto"},     {"cp_preserve_ratio", "0.6"},
-                           {"cp_nb_batches", "2"},          {"cp_nb_rlouts", "1"},
-                           {"cp_nb_rlouts_min", "1"},       {"nb_epochs", "0"},
-                           {"rl_nb_smpls_eval", "200"},     {"ddpg_batch_size", "8"},
-                           {"cp_nb_iters_ft_rlout", steps}, {"seed", "5"}};
+    const char *kv[][2] = {{"cp_prune_option", "auto"},
+                           {"cp_preserve_ratio", "0.6"},
+                           {"cp_nb_batches", "2"},
+                           {"cp_nb_rlouts", "1"},
+                           {"cp_nb_rlouts_min", "1"},
+                           {"nb_epochs", "0"},
+                           {"rl_nb_smpls_eval", "200"},
+                           {"ddpg_batch_size", "8"},
+                           {key, value},
+                           {"seed", "5"}};
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
         ck_assert_int_eq(pf_opts_set(&r->opts, kv[i][0], kv[i][1], "t"), 0);
     ck_assert_int_eq(pf_run_open_dir(r, dir), 0);
@@ -432,12 +438,12 @@ static void search_ft(const char *model, const char *steps, char *out, size_t le
     pf_run_free(r);
 }
 
-START_TEST(test_channel_reward_finetune)
+static void reward_changes(const char *key, const char *value)
 {
     const char *model = trained_model();
     char a[1024], b[1024];
-    search_ft(model, "0", a, sizeof a);
-    search_ft(model, "30", b, sizeof b);
+    search_opt(model, key, "0", a, sizeof a);
+    search_opt(model, key, value, b, sizeof b);
     int na, nb;
     char **ra = rows_of(a, &na), **rb = rows_of(b, &nb);
     ck_assert_int_eq(na, 2);
@@ -450,9 +456,20 @@ START_TEST(test_channel_reward_finetune)
     }
     ck_assert_str_eq(va, vb); /* the same strategy */
     double rwa = strtod(strchr(ra[1], ',') + 1, NULL), rwb = strtod(strchr(rb[1], ',') + 1, NULL);
-    ck_assert_msg(rwa != rwb, "the fine-tune left the reward at %g", rwa);
+    ck_assert_msg(rwa != rwb, "%s %s left the reward at %g", key, value, rwa);
     free_rows(ra, na);
     free_rows(rb, nb);
+}
+
+START_TEST(test_channel_reward_finetune)
+{
+    reward_changes("cp_nb_iters_ft_rlout", "30");
+}
+END_TEST
+
+START_TEST(test_channel_reward_bn)
+{
+    reward_changes("cp_nb_batches_bn_rlout", "10");
 }
 END_TEST
 
@@ -596,6 +613,7 @@ Suite *rlsearch_suite(void)
     tcase_add_test(tc, test_search_errors);
     tcase_add_test(tc, test_cpr_auto);
     tcase_add_test(tc, test_channel_reward_finetune);
+    tcase_add_test(tc, test_channel_reward_bn);
     tcase_add_test(tc, test_uniform_gate);
     suite_add_tcase(s, tc);
     return s;

@@ -255,6 +255,8 @@ RA="--model assets/nets/fmnist_bn.yaml --data synthetic --learner=channel --cp_p
 expect_ok rl-res-first '"status": "finished"' "$APP" run $RA --cp_preserve_ratio=0.7 --cp_nb_rlouts=2 --runs "$T/rl-res" --out "$T/rl-res.h5" --json
 expect_fail rl-resume-budget "budget of 0.7, this run asks for 0.5" "$APP" run $RA --cp_preserve_ratio=0.5 --cp_nb_rlouts=3 --rl_resume="$(ls -d "$T"/rl-res/*/ | head -1)" --no_run_dir --out "$T/rl-res2.h5"
 expect_fail rl-resume-reward "reward was '', this run's is 'after 5 Adam steps" "$APP" run $RA --cp_preserve_ratio=0.7 --cp_nb_rlouts=3 --cp_nb_iters_ft_rlout=5 --rl_resume="$(ls -d "$T"/rl-res/*/ | head -1)" --no_run_dir --out "$T/rl-res2.h5"
+expect_fail rl-resume-bn "reward was '', this run's is 'after 2 Adam steps at 0.0003, then after batch-norm re-estimation on 3 batches'" "$APP" run $RA --cp_preserve_ratio=0.7 --cp_nb_rlouts=3 --cp_nb_iters_ft_rlout=2 --cp_nb_batches_bn_rlout=3 --rl_resume="$(ls -d "$T"/rl-res/*/ | head -1)" --no_run_dir --out "$T/rl-res2.h5"
+expect_fail rl-bn-range "cp_nb_batches_bn_rlout" "$APP" run $RA --cp_nb_batches_bn_rlout=-1 --no_run_dir --out "$T/rl-res2.h5"
 expect_ok rl-resume-same '"status": "finished"' "$APP" run $RA --cp_preserve_ratio=0.7 --cp_nb_rlouts=2 --rl_resume="$(ls -d "$T"/rl-res/*/ | head -1)" --no_run_dir --out "$T/rl-res3.h5" --json
 expect_fail cpr-bad-option "cpr_prune_option.*uniform|auto" "$APP" run --model assets/nets/fmnist_bn.yaml --data synthetic --learner=chn-pruned-rmt --cpr_prune_option=list --no_run_dir
 expect_fail ddpg-bad-tau "ddpg_tau = 2 is outside" "$APP" run --model "$T/syn.h5" --data synthetic --learner=channel --ddpg_tau=2

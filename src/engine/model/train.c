@@ -64,6 +64,22 @@ float pf_train_lr_at(const struct pf_train_cfg *c, uint32_t n_train, long step)
     return (float)(lr0 * s->decay_rates[stage]);
 }
 
+/* pf_train's and pf_bn_recalibrate's checks of the data against the model; sets the batch */
+static int train_data_check(struct pf_model *m, const struct pf_dataset *d, uint32_t n, int batch)
+{
+    if (batch < 1 || n < (uint32_t)batch)
+        return PF_ERR(PF_EINVAL,
+                      "batch size %d needs at least that many training samples (have %u)", batch,
+                      n);
+    if (d->c != m->input.c || d->h != m->input.h || d->w != m->input.w)
+        return PF_ERR(PF_ESHAPE, "dataset %s has %dx%dx%d images but %s expects %dx%dx%d", d->name,
+                      d->c, d->h, d->w, m->name, m->input.c, m->input.h, m->input.w);
+    if (d->classes != m->classes)
+        return PF_ERR(PF_ESHAPE, "dataset %s has %d classes but %s outputs %d", d->name, d->classes,
+                      m->name, m->classes);
+    return pf_model_set_batch(m, batch);
+}
+
 int pf_train(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx, uint32_t n,
              const struct pf_train_cfg *c, pf_train_fn cb, void *user)
 {
@@ -76,17 +92,7 @@ int pf_train(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx
 
     if (!idx)
         n = (uint32_t)d->n;
-    if (c->batch < 1 || n < (uint32_t)c->batch)
-        return PF_ERR(PF_EINVAL,
-                      "batch size %d needs at least that many training samples (have %u)", c->batch,
-                      n);
-    if (d->c != m->input.c || d->h != m->input.h || d->w != m->input.w)
-        return PF_ERR(PF_ESHAPE, "dataset %s has %dx%dx%d images but %s expects %dx%dx%d", d->name,
-                      d->c, d->h, d->w, m->name, m->input.c, m->input.h, m->input.w);
-    if (d->classes != m->classes)
-        return PF_ERR(PF_ESHAPE, "dataset %s has %d classes but %s outputs %d", d->name, d->classes,
-                      m->name, m->classes);
-    if ((rc = pf_model_set_batch(m, c->batch)) < 0)
+    if ((rc = train_data_check(m, d, n, c->batch)) < 0)
         return rc;
     size_t in_n = pf_shape_numel(m->input);
     order = pf_malloc(n * sizeof *order);
@@ -175,6 +181,42 @@ done:
     free(x);
     free(dlogits);
     free(y);
+    return rc;
+}
+
+int pf_bn_recalibrate(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx,
+                      uint32_t n, int batches, int batch, uint64_t seed)
+{
+    if (batches <= 0)
+        return 0;
+    if (!idx)
+        n = (uint32_t)d->n;
+    int rc = train_data_check(m, d, n, batch);
+    if (rc < 0)
+        return rc;
+    uint32_t *order = pf_malloc(n * sizeof *order);
+    float *x = pf_malloc_aligned((size_t)batch * pf_shape_numel(m->input) * sizeof *x);
+    if (!order || !x) {
+        rc = -PF_ENOMEM;
+        goto done;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        order[i] = idx ? idx[i] : i;
+    struct pf_rng rng;
+    pf_rng_seed(&rng, seed);
+    pf_rng_shuffle(&rng, order, n);
+    long per_pass = (long)(n / (uint32_t)batch);
+    for (long b = 0; b < batches; b++) {
+        if (b % per_pass == 0 && b > 0)
+            pf_rng_shuffle(&rng, order, n);
+        if ((rc = pf_dataset_batch(d, order + (b % per_pass) * batch, batch, x, NULL, false,
+                                   NULL)) < 0 ||
+            (rc = pf_model_forward(m, x, batch, true)) < 0)
+            goto done;
+    }
+done:
+    free(order);
+    free(x);
     return rc;
 }
 

@@ -89,6 +89,16 @@ float pf_train_lr_at(const struct pf_train_cfg *c, uint32_t n_train, long step);
 int pf_train(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx, uint32_t n,
              const struct pf_train_cfg *c, pf_train_fn cb, void *user);
 
+/* Adaptive batch normalisation (Li et al. 2020, "EagleEye"): `batches` training-mode forwards of
+ * m on `batch` images each, with no backward and no weight change, so that every batch-norm
+ * layer's running statistics follow m's current weights (each layer moves them by its momentum
+ * per batch: after 50 batches at 0.9, 0.5% of the old statistics remain). Images are idx[0..n)
+ * of d (all if idx is NULL) in an order shuffled by seed, reshuffled after each pass, without
+ * augmentation. batches <= 0 does nothing. Returns 0 or an error (the shape checks of
+ * pf_train). */
+int pf_bn_recalibrate(struct pf_model *m, const struct pf_dataset *d, const uint32_t *idx,
+                      uint32_t n, int batches, int batch, uint64_t seed);
+
 struct pf_eval_result {
     double accuracy; /* fraction correct, 0..1 */
     double loss;     /* mean softmax cross-entropy */

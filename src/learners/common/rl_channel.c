@@ -24,7 +24,10 @@
  *   selection and reconstruction; <prefix>nb_iters_ft_rlout > 0 (not PocketFlow's) first
  *   fine-tunes the copy that many Adam steps, because at small budgets the accuracy right after
  *   pruning predicted the fine-tuned accuracy badly (fmnist_bn at 25% MACs: a strategy scoring
- *   0.374 against uniform's 0.334 ended 0.5 point below it after the same fine-tune). */
+ *   0.374 against uniform's 0.334 ended 0.5 point below it after the same fine-tune).
+ *   <prefix>nb_batches_bn_rlout > 0 (not PocketFlow's; EagleEye's adaptive batch norm) then
+ *   re-estimates the copy's batch-norm statistics on that many training batches, the same
+ *   images for every roll-out, so a strategy is not judged by statistics of the unpruned model. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +65,7 @@ struct ch_search {
     bool fill;
     long ft_steps; /* roll-out fine-tune before the reward (0: none, PocketFlow's) */
     double ft_lr;
+    long bn_batches; /* then batch-norm re-estimation (0: none, PocketFlow's) */
 };
 
 static bool prunable_kind(const struct pf_layer *l)
@@ -204,6 +208,8 @@ static int ch_evaluate(struct pf_rl_search *s, const double *v, int rlout, doubl
     rc = pf_chanprune_run(r, &spec, NULL);
     if (rc == 0)
         rc = pf_rl_finetune(r, r->model, c->ft_steps, c->ft_lr, pf_rl_rlout_seed(r, rlout));
+    if (rc == 0)
+        rc = pf_rl_bn_recalibrate(r, r->model, c->bn_batches, pf_rl_rlout_seed(r, -1));
     double acc = 0.0;
     if (rc == 0)
         rc = pf_rl_val_accuracy(r, s, &acc);
@@ -397,10 +403,11 @@ int pf_rl_channel_new(struct pf_run *r, const struct pf_cp_spec *spec, double pr
 int pf_rl_channel_auto(struct pf_run *r, const struct pf_cp_spec *spec, const char *prefix,
                        struct pf_plan **best)
 {
-    enum { PRESERVE, RLOUTS_MIN, POLICY, NOISE_TOL, FILL, RLOUTS, FT_STEPS, FT_LR, N_KEYS };
+    enum { PRESERVE, RLOUTS_MIN, POLICY, NOISE_TOL, FILL, RLOUTS, FT_STEPS, FT_LR, BN, N_KEYS };
     static const char *const names[N_KEYS] = {
-        "preserve_ratio", "nb_rlouts_min", "reward_policy",     "noise_tolerance",
-        "fill_budget",    "nb_rlouts",     "nb_iters_ft_rlout", "lrn_rate_ft_rlout"};
+        "preserve_ratio",    "nb_rlouts_min",     "reward_policy",
+        "noise_tolerance",   "fill_budget",       "nb_rlouts",
+        "nb_iters_ft_rlout", "lrn_rate_ft_rlout", "nb_batches_bn_rlout"};
     const struct pf_opts *o = &r->opts;
     char key[N_KEYS][48];
     for (int i = 0; i < N_KEYS; i++)
@@ -416,11 +423,17 @@ int pf_rl_channel_auto(struct pf_run *r, const struct pf_cp_spec *spec, const ch
     struct ch_search *c = (struct ch_search *)s;
     c->ft_steps = pf_opts_int(o, key[FT_STEPS]);
     c->ft_lr = pf_opts_float(o, key[FT_LR]);
-    if (c->ft_steps > 0) {
-        snprintf(s->reward_desc, sizeof s->reward_desc, "after %ld Adam steps at %g", c->ft_steps,
-                 c->ft_lr);
+    c->bn_batches = pf_opts_int(o, key[BN]);
+    int n = 0;
+    if (c->ft_steps > 0)
+        n = snprintf(s->reward_desc, sizeof s->reward_desc, "after %ld Adam steps at %g",
+                     c->ft_steps, c->ft_lr);
+    if (c->bn_batches > 0)
+        snprintf(s->reward_desc + n, sizeof s->reward_desc - (size_t)n,
+                 "%safter batch-norm re-estimation on %ld batches", n ? ", then " : "",
+                 c->bn_batches);
+    if (s->reward_desc[0])
         pf_run_log(r, "auto mode: each roll-out's pruned copy is rewarded %s", s->reward_desc);
-    }
     rc = pf_rl_search_plan(r, s, (int)pf_opts_int(o, key[RLOUTS]), best);
     pf_rl_search_free(s);
     return rc;

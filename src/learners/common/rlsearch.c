@@ -555,6 +555,13 @@ int pf_rl_finetune(struct pf_run *r, struct pf_model *m, long steps, double lrn_
     return pf_train(m, r->train, r->train_idx, r->n_train, &tc, NULL, NULL);
 }
 
+int pf_rl_bn_recalibrate(struct pf_run *r, struct pf_model *m, long batches, uint64_t seed)
+{
+    struct pf_train_cfg tc;
+    pf_run_train_cfg(r, &tc);
+    return pf_bn_recalibrate(m, r->train, r->train_idx, r->n_train, (int)batches, tc.batch, seed);
+}
+
 double pf_rl_bisect(double lo, double hi, bool (*fits)(void *user, double u), void *user)
 {
     if (fits(user, hi))

@@ -71,7 +71,7 @@ struct pf_rl_search {
     double target;       /* the budget, for rl_target */
     /* what the reward measures, when a search's options change it (rl/state.yaml keeps it and a
      * resume must match it); empty: fixed by the search kind */
-    char reward_desc[96];
+    char reward_desc[128];
     /* The reward is the validation accuracy (pf_rl_val_accuracy), so a roll-out is compared
      * with the uniform strategy image by image (rl_uniform_p); false for rewards that mix in
      * the MACs or the sparsity. */
@@ -120,6 +120,11 @@ int pf_rl_val_accuracy(struct pf_run *r, struct pf_rl_search *s, double *acc);
 int pf_rl_finetune(struct pf_run *r, struct pf_model *m, long steps, double lrn_rate,
                    uint64_t seed);
 
+/* A roll-out's batch-norm re-estimation before its reward (pf_bn_recalibrate): `batches` batches
+ * of the run's batch size from the training split, in an order seeded by seed. The channel
+ * search's <prefix>nb_batches_bn_rlout. */
+int pf_rl_bn_recalibrate(struct pf_run *r, struct pf_model *m, long batches, uint64_t seed);
+
 /* The seed of roll-out rlout's own randomness (its fine-tune batches, the sparsity search's
  * regression samples): a function of (run seed, rlout) only, so a resumed search repeats it.
  * rlout -1 is the uniform strategy's evaluation. */
@@ -167,13 +172,17 @@ int pf_rl_channel_new(struct pf_run *r, const struct pf_cp_spec *spec, double pr
      "auto mode: Adam steps on each roll-out's pruned copy before its reward (0: PocketFlow's "    \
      "reward, none)"},                                                                             \
     {P "lrn_rate_ft_rlout", PF_OPT_FLOAT, "3e-4", 1e-9, 10, NULL,                                  \
-     "auto mode: Adam rate of that fine-tune"}
+     "auto mode: Adam rate of that fine-tune"},                                                    \
+    {P "nb_batches_bn_rlout", PF_OPT_INT, "0", 0, 100000, NULL,                                    \
+     "auto mode: training-mode batches re-estimating each roll-out's batch-norm statistics "       \
+     "before its reward, after that fine-tune (0: none, PocketFlow's)"}
 /* clang-format on */
 
 /* The whole auto mode of CP and CPR: pf_rl_channel_new with the learner's options
  * <prefix>preserve_ratio, <prefix>nb_rlouts_min, <prefix>reward_policy, <prefix>noise_tolerance,
  * <prefix>fill_budget, <prefix>nb_iters_ft_rlout and <prefix>lrn_rate_ft_rlout (each roll-out's
- * pruned copy fine-tuned that many steps before its reward), then pf_rl_search_plan for
+ * pruned copy fine-tuned that many steps before its reward), <prefix>nb_batches_bn_rlout (then
+ * its batch-norm statistics re-estimated), then pf_rl_search_plan for
  * <prefix>nb_rlouts roll-outs. *best (the caller's: pf_plan_deinit, free) is the best strategy,
  * also when the search was cancelled (rc -PF_ECANCELLED). */
 int pf_rl_channel_auto(struct pf_run *r, const struct pf_cp_spec *spec, const char *prefix,
