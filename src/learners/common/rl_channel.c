@@ -424,10 +424,22 @@ int pf_rl_channel_auto(struct pf_run *r, const struct pf_cp_spec *spec, const ch
     c->ft_steps = pf_opts_int(o, key[FT_STEPS]);
     c->ft_lr = pf_opts_float(o, key[FT_LR]);
     c->bn_batches = pf_opts_int(o, key[BN]);
+    bool has_bn = false;
+    for (int i = 0; i < r->model->n_layers; i++)
+        has_bn |= !strcmp(r->model->layers[i].ops->name, "batchnorm");
+    if (c->bn_batches > 0 && !has_bn) {
+        pf_rl_search_free(s);
+        return PF_ERR(PF_EINVAL,
+                      "--%s: %s has no batch-norm layer whose statistics it could "
+                      "re-estimate (drop it)",
+                      key[BN], r->model->name);
+    }
     int n = 0;
     if (c->ft_steps > 0)
         n = snprintf(s->reward_desc, sizeof s->reward_desc, "after %ld Adam steps at %g",
                      c->ft_steps, c->ft_lr);
+    if (n < 0 || n >= (int)sizeof s->reward_desc)
+        n = 0; /* cannot happen for the options' ranges; never write past the buffer */
     if (c->bn_batches > 0)
         snprintf(s->reward_desc + n, sizeof s->reward_desc - (size_t)n,
                  "%safter batch-norm re-estimation on %ld batches", n ? ", then " : "",
