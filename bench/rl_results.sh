@@ -23,8 +23,8 @@
 # CPB (4: cp_nb_batches sampled per layer; cpr: CPB x 128 images), WSFT (50 fine-tune steps per
 # WS roll-out), UQFT (50), CPFT (0: cp_/cpr_nb_iters_ft_rlout, fine-tune steps of each channel
 # roll-out before its reward; 0 is PocketFlow's reward), CPBN (0: cp_/cpr_nb_batches_bn_rlout,
-# batches re-estimating each channel roll-out's batch-norm statistics before its reward), THREADS (2: --threads of every run;
-# 1 lets two of these scripts share 2 cores).
+# batches re-estimating each channel roll-out's batch-norm statistics before its reward),
+# THREADS (2: --threads of every run; 1 lets two of these scripts share 2 cores).
 set -euo pipefail
 PF=${PF:-build/pocketflow}
 OUT=${OUT:-bench/rl_out}
@@ -112,8 +112,8 @@ for seed in $SEEDS; do
             p=0.${what#cpr}
             run "${TAG}_${what}_${seed}_rl" --learner chn-pruned-rmt --cpr_prune_option auto \
                 --cpr_preserve_ratio "$p" --cpr_nb_rlouts "$RLOUTS" --cpr_nb_rlouts_min "$RLMIN" \
-                --cpr_nb_smpls "$((CPB * 128))" --cpr_nb_iters_ft_rlout "$CPFT" --cpr_nb_batches_bn_rlout "$CPBN" \
-                --seed "$seed" $RL
+                --cpr_nb_smpls "$((CPB * 128))" --cpr_nb_iters_ft_rlout "$CPFT" \
+                --cpr_nb_batches_bn_rlout "$CPBN" --seed "$seed" $RL
             run "${TAG}_${what}_${seed}_uni" --learner chn-pruned-rmt \
                 --plan "$(cat "$OUT/${TAG}_${what}_${seed}_rl.dir")/rl/uniform.plan.yaml" \
                 --cpr_nb_smpls "$((CPB * 128))" --seed "$seed"
