@@ -85,12 +85,17 @@ static void uniform_apply(struct pf_qtensor *q, const float *w, float *out, bool
     }
 }
 
-/* offsets = lo * f, scales = the step of [lo * f, hi * f] at q's bits. */
+/* The step of the range [lo * f, hi * f] at q's bits (its offset is lo * f). */
+static double uniform_step(const struct pf_qtensor *q, double lo, double hi, double f)
+{
+    return ((hi - lo) * f + 1e-10) / (double)(((uint64_t)1 << q->bits) - 1);
+}
+
+/* offsets = lo * f, scales = the step of [lo * f, hi * f]. */
 static void uniform_set_range(struct pf_qtensor *q, int b, double lo, double hi, double f)
 {
-    const double levels = (double)(((uint64_t)1 << q->bits) - 1);
     q->offsets[b] = (float)(lo * f);
-    q->scales[b] = (float)(((hi - lo) * f + 1e-10) / levels);
+    q->scales[b] = (float)uniform_step(q, lo, hi, f);
 }
 
 void pf_quant_uniform(struct pf_qtensor *q, const float *w, float *out, bool pack)
@@ -106,8 +111,10 @@ void pf_quant_uniform_mse(struct pf_qtensor *q, const float *w, float *out, bool
 {
     const int nb = q->n_buckets;
     const double levels = (double)(((uint64_t)1 << q->bits) - 1);
+    const size_t nk = (size_t)nb * PF_QMSE_STEPS;
     float *lo = pf_malloc((size_t)nb * sizeof *lo), *hi = pf_malloc((size_t)nb * sizeof *hi);
-    double *err = pf_calloc((size_t)nb * PF_QMSE_STEPS, sizeof *err);
+    /* per (bucket, factor): the error sum, and the range's offset and step, computed once */
+    double *err = pf_calloc(nk * 3, sizeof *err), *off = err + nk, *step = off + nk;
     if (!lo || !hi || !err) { /* no memory for the search: min-max, which needs none */
         free(lo);
         free(hi);
@@ -116,22 +123,26 @@ void pf_quant_uniform_mse(struct pf_qtensor *q, const float *w, float *out, bool
         return;
     }
     bucket_ranges(q, w, lo, hi);
+    for (int b = 0; b < nb; b++)
+        for (int k = 0; k < PF_QMSE_STEPS; k++) {
+            off[(size_t)b * PF_QMSE_STEPS + k] = lo[b] * PF_QMSE_FACTOR(k);
+            step[(size_t)b * PF_QMSE_STEPS + k] = uniform_step(q, lo[b], hi[b], PF_QMSE_FACTOR(k));
+        }
     size_t stride = q->numel >> 20 ? (q->numel >> 20) | 1 : 1; /* odd: every split bucket */
     for (size_t i = 0; i < q->numel; i += stride) {
-        int b = pf_qtensor_bucket_of(q, i);
+        size_t at = (size_t)pf_qtensor_bucket_of(q, i) * PF_QMSE_STEPS;
         for (int k = 0; k < PF_QMSE_STEPS; k++) {
-            double f = PF_QMSE_FACTOR(k), l = lo[b] * f;
-            double step = ((double)(hi[b] - lo[b]) * f + 1e-10) / levels;
-            double v = nearbyint(((double)w[i] - l) / step);
+            double v = nearbyint(((double)w[i] - off[at + k]) / step[at + k]);
             v = v < 0.0 ? 0.0 : v > levels ? levels : v;
-            double d = l + step * v - (double)w[i];
-            err[(size_t)b * PF_QMSE_STEPS + k] += d * d;
+            double d = off[at + k] + step[at + k] * v - (double)w[i];
+            err[at + k] += d * d;
         }
     }
     for (int b = 0; b < nb; b++) {
+        const double *e = err + (size_t)b * PF_QMSE_STEPS;
         int best = 0;
         for (int k = 1; k < PF_QMSE_STEPS; k++)
-            if (err[(size_t)b * PF_QMSE_STEPS + k] < err[(size_t)b * PF_QMSE_STEPS + best])
+            if (e[k] < e[best])
                 best = k;
         uniform_set_range(q, b, lo[b], hi[b], PF_QMSE_FACTOR(best));
     }
