@@ -24,7 +24,8 @@
 # WS roll-out), UQFT (50), CPFT (0: cp_/cpr_nb_iters_ft_rlout, fine-tune steps of each channel
 # roll-out before its reward; 0 is PocketFlow's reward), CPBN (0: cp_/cpr_nb_batches_bn_rlout,
 # batches re-estimating each channel roll-out's batch-norm statistics before its reward),
-# THREADS (2: --threads of every run; 1 lets two of these scripts share 2 cores).
+# FIN (0: cp_/cpr_nb_finalists, the search's best strategies fine-tuned in full beside the uniform
+# one, the most accurate on the validation split kept), THREADS (2: --threads of every run; 1 lets two of these scripts share 2 cores).
 set -euo pipefail
 PF=${PF:-build/pocketflow}
 OUT=${OUT:-bench/rl_out}
@@ -37,6 +38,7 @@ WSFT=${WSFT:-50}
 UQFT=${UQFT:-50}
 CPFT=${CPFT:-0}
 CPBN=${CPBN:-0}
+FIN=${FIN:-0}
 THREADS=${THREADS:-2}
 MODEL=$1
 TAG=$2
@@ -67,7 +69,14 @@ acc() { python3 -c 'import json,sys; print("%.4f" % json.load(open(sys.argv[1]))
 # the search's seconds (sum of rl/rlouts.csv) and the best strategy's budget
 search_s() { awk -F, 'NR > 1 { s += $8 } END { printf "%.0f", s }' "$(cat "$1")/rl/rlouts.csv"; }
 best_budget() {
-    if grep -q 'no roll-out beat the uniform strategy' "$(cat "$1")/log.txt"; then
+    local log
+    log="$(cat "$1")/log.txt"
+    if grep -q 'finalists: kept finalist' "$log"; then # the finalist's plan, its kept MACs
+        $PF info "$MODEL" --plan "$(cat "$1")/rl/final.plan.yaml" --json | python3 -c \
+            'import json,sys; d=json.load(sys.stdin); print("%.3f" % (d["after_totals"]["macs"] / d["totals"]["macs"]))'
+        return
+    fi
+    if grep -q 'no roll-out beat the uniform strategy\|finalists: the uniform strategy is kept' "$log"; then
         echo "(uniform)"
         return
     fi
@@ -102,7 +111,7 @@ for seed in $SEEDS; do
             run "${TAG}_${what}_${seed}_rl" --learner channel --cp_prune_option auto \
                 --cp_preserve_ratio "$p" --cp_nb_rlouts "$RLOUTS" --cp_nb_rlouts_min "$RLMIN" \
                 --cp_nb_batches "$CPB" --cp_nb_iters_ft_rlout "$CPFT" \
-                --cp_nb_batches_bn_rlout "$CPBN" --seed "$seed" $RL
+                --cp_nb_batches_bn_rlout "$CPBN" --cp_nb_finalists "$FIN" --seed "$seed" $RL
             run "${TAG}_${what}_${seed}_uni" --learner channel --cp_prune_option list \
                 --plan "$(cat "$OUT/${TAG}_${what}_${seed}_rl.dir")/rl/uniform.plan.yaml" \
                 --cp_nb_batches "$CPB" --seed "$seed"
@@ -113,7 +122,7 @@ for seed in $SEEDS; do
             run "${TAG}_${what}_${seed}_rl" --learner chn-pruned-rmt --cpr_prune_option auto \
                 --cpr_preserve_ratio "$p" --cpr_nb_rlouts "$RLOUTS" --cpr_nb_rlouts_min "$RLMIN" \
                 --cpr_nb_smpls "$((CPB * 128))" --cpr_nb_iters_ft_rlout "$CPFT" \
-                --cpr_nb_batches_bn_rlout "$CPBN" --seed "$seed" $RL
+                --cpr_nb_batches_bn_rlout "$CPBN" --cpr_nb_finalists "$FIN" --seed "$seed" $RL
             run "${TAG}_${what}_${seed}_uni" --learner chn-pruned-rmt \
                 --plan "$(cat "$OUT/${TAG}_${what}_${seed}_rl.dir")/rl/uniform.plan.yaml" \
                 --cpr_nb_smpls "$((CPB * 128))" --seed "$seed"

@@ -4,7 +4,9 @@
  * records and its best plan; a search stopped after k roll-outs and resumed gives the same next
  * roll-outs as an uninterrupted one; CPR's auto mode searches its own steps and keeps the
  * budget; the channel roll-out fine-tune changes only the reward; a roll-out replaces the uniform
- * strategy only when its per-image wins pass rl_uniform_p's sign test; bad resumes, unreachable
+ * strategy only when its per-image wins pass rl_uniform_p's sign test; the top list keeps the
+ * best distinct strategies, and the channel finalists keep the most accurate fine-tuned one, also
+ * after a resume; bad resumes, unreachable
  * budgets and a run without a validation split fail with clear messages. */
 #include <check.h>
 #include <math.h>
@@ -211,6 +213,8 @@ struct stopper {
     int stop_at; /* cancel when rl_reward of this roll-out arrives (0: never) */
     struct pf_run *r;
     int rewards, values, progress;
+    int n_final; /* rl_final_acc events (the finalists' validation accuracies, by step) */
+    double final_acc[8];
 };
 
 static void on_event(const struct pf_event *e, void *user)
@@ -225,6 +229,11 @@ static void on_event(const struct pf_event *e, void *user)
         s->values++;
     if (e->kind == PF_EV_PROGRESS && strstr(e->text, "RL roll-out"))
         s->progress++;
+    if (e->kind == PF_EV_METRIC && !strcmp(e->name, "rl_final_acc")) {
+        ck_assert_int_eq(e->step, s->n_final); /* uniform first, then the search's best */
+        ck_assert_int_lt(s->n_final, 8);
+        s->final_acc[s->n_final++] = e->value;
+    }
 }
 
 static const char *trained_model(void)
@@ -479,6 +488,7 @@ struct scripted {
     struct pf_rl_search base;
     struct pf_run *r;
     int rlout;
+    int stop_after; /* > 0: the run is cancelled once this many roll-outs are evaluated */
 };
 
 /* Roll-out k classifies image i right when right_at(k, i); k = -1 is the uniform strategy. */
@@ -511,7 +521,8 @@ static double sc_decide(struct pf_rl_search *s, int t, double a)
 {
     (void)t;
     (void)a;
-    return ((struct scripted *)s)->rlout; /* the value says which roll-out it was */
+    int k = ((struct scripted *)s)->rlout;
+    return k < 3 ? k : 3; /* the value says which roll-out it was; from 3 on, one strategy */
 }
 static int sc_evaluate(struct pf_rl_search *s, const double *v, int rlout, double *reward,
                        double *budget)
@@ -528,6 +539,8 @@ static int sc_evaluate(struct pf_rl_search *s, const double *v, int rlout, doubl
     }
     *reward = (double)right / (double)r->n_val;
     *budget = 0.5;
+    if (rlout >= 0 && rlout + 1 == ((struct scripted *)s)->stop_after)
+        pf_run_cancel(r);
     return 0;
 }
 static void sc_to_plan(const struct pf_rl_search *s, const double *v, struct pf_plan *p)
@@ -535,12 +548,23 @@ static void sc_to_plan(const struct pf_rl_search *s, const double *v, struct pf_
     (void)s, (void)v, (void)p;
 }
 
-/* The best value after n roll-outs of the scripted search, at rl_uniform_p p. */
-static double scripted_best(const char *model, const char *p, int n)
+/* The best value after n roll-outs of the scripted search, at rl_uniform_p p; with n_top > 0 the
+ * search's top list too (top[n_top], rewards top_r[n_top]; returns how many it kept in *kept).
+ * run_dir (1024 bytes) not NULL: with a run directory, returned there; from: resumed from it;
+ * stop_after > 0: cancelled after that many roll-outs. */
+static double scripted_run(const char *model, const char *p, int n, int n_top, double *top,
+                           double *top_r, int *kept, int stop_after, const char *from,
+                           char *run_dir)
 {
     struct pf_run *r = pf_test_run("channel", model);
     ck_assert_int_eq(pf_opts_set(&r->opts, "rl_uniform_p", p, "t"), 0);
     ck_assert_int_eq(pf_opts_set(&r->opts, "ddpg_batch_size", "2", "t"), 0);
+    if (from)
+        ck_assert_int_eq(pf_opts_set(&r->opts, "rl_resume", from, "t"), 0);
+    if (run_dir) { /* files, for a resume */
+        ck_assert_int_eq(pf_run_open_dir(r, dir), 0);
+        snprintf(run_dir, 1024, "%s", r->dir);
+    }
     ck_assert_int_eq(
         pf_dataset_split(r->train, 200, &r->train_idx, &r->n_train, &r->val_idx, &r->n_val), 0);
     ck_assert_uint_eq(r->n_val, 200);
@@ -566,13 +590,24 @@ static double scripted_best(const char *model, const char *p, int n)
                  .to_plan = sc_to_plan},
         .r = r,
     };
+    sc.base.n_top = n_top;
+    sc.base.top = top;
+    sc.base.top_reward = top_r;
+    sc.stop_after = stop_after;
     double best = -2.0;
-    int done = 0;
-    ck_assert_msg(pf_rl_run(r, &sc.base, n, &best, &done) == 0, "%s", pf_err_msg());
-    ck_assert_int_eq(done, n);
+    int done = 0, rc = pf_rl_run(r, &sc.base, n, &best, &done);
+    ck_assert_msg(rc == (stop_after ? -PF_ECANCELLED : 0), "%s", pf_err_msg());
+    ck_assert_int_eq(done, stop_after ? stop_after : n);
     ck_assert_ptr_null(sc.base.pred);
+    if (kept)
+        *kept = sc.base.n_kept;
     pf_run_free(r);
     return best;
+}
+
+static double scripted_best(const char *model, const char *p, int n)
+{
+    return scripted_run(model, p, n, 0, NULL, NULL, NULL, 0, NULL, NULL);
 }
 
 START_TEST(test_uniform_gate)
@@ -597,6 +632,138 @@ START_TEST(test_uniform_gate)
 }
 END_TEST
 
+/* The search's top list (the finalists' candidates): the best distinct strategies by reward,
+ * best first, whatever the gate refused; roll-outs 3, 4 and 5 make one strategy, counted once. */
+START_TEST(test_top_list)
+{
+    const char *model = trained_model();
+    double top[5], top_r[5];
+    int kept = -1;
+    /* rewards: roll-out 0 152/200, 1 153/200, 2 180/200, 3-5 100/200 (right_at) */
+    ck_assert_double_eq(scripted_run(model, "0.05", 6, 5, top, top_r, &kept, 0, NULL, NULL), 2.0);
+    ck_assert_int_eq(kept, 4);
+    const double want[4] = {2.0, 1.0, 0.0, 3.0}, want_r[4] = {0.9, 0.765, 0.76, 0.5};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_double_eq(top[i], want[i]);
+        ck_assert_double_eq_tol(top_r[i], want_r[i], 1e-12);
+    }
+    /* a shorter list keeps the best ones; the gate refused roll-outs 0 and 1, they stay in it */
+    ck_assert_double_eq(scripted_run(model, "0.05", 2, 2, top, top_r, &kept, 0, NULL, NULL), -1.0);
+    ck_assert_int_eq(kept, 2);
+    ck_assert_double_eq(top[0], 1.0);
+    ck_assert_double_eq(top[1], 0.0);
+    /* stopped after 3 roll-outs, then resumed: the list of the first three comes back from
+     * rlouts.csv */
+    char a[1024], b[1024];
+    scripted_run(model, "0.05", 6, 5, top, top_r, &kept, 3, NULL, a);
+    ck_assert_int_eq(kept, 3);
+    memset(top, 0, sizeof top);
+    ck_assert_double_eq(scripted_run(model, "0.05", 6, 5, top, top_r, &kept, 0, a, b), 2.0);
+    ck_assert_int_eq(kept, 4);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_double_eq(top[i], want[i]);
+        ck_assert_double_eq_tol(top_r[i], want_r[i], 1e-6); /* rlouts.csv keeps 6 decimals */
+    }
+}
+END_TEST
+
+/* A channel search with finalists (cp_nb_finalists 3, rl_uniform_p p) on a budget of 90% (CP
+ * decides one group of 8 channels here), cancelled after stop_at roll-outs when > 0, resumed from
+ * `from` when not NULL. The caller frees the run. */
+static struct pf_run *finalist_search(const char *model, const char *p, int stop_at,
+                                      const char *from, struct stopper *st, int *rc)
+{
+    struct pf_run *r = pf_test_run("channel", model);
+    const char *kv[][2] = {
+        {"cp_prune_option", "auto"}, {"cp_preserve_ratio", "0.9"}, {"cp_nb_batches", "2"},
+        {"cp_nb_rlouts_min", "1"},   {"cp_nb_rlouts", "6"},        {"cp_nb_finalists", "3"},
+        {"rl_uniform_p", p},         {"nb_epochs", "0"},           {"cp_fill_budget", "False"},
+        {"rl_nb_smpls_eval", "100"}, {"ddpg_batch_size", "8"},     {"seed", "2"}};
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        ck_assert_int_eq(pf_opts_set(&r->opts, kv[i][0], kv[i][1], "t"), 0);
+    if (from)
+        ck_assert_int_eq(pf_opts_set(&r->opts, "rl_resume", from, "t"), 0);
+    ck_assert_int_eq(pf_run_open_dir(r, dir), 0);
+    *st = (struct stopper){.stop_at = stop_at, .r = r};
+    r->on_event = on_event;
+    r->user = st;
+    *rc = pf_run_exec(r);
+    return r;
+}
+
+static char *final_plan(const struct pf_run *r)
+{
+    char path[1100], *text = NULL;
+    snprintf(path, sizeof path, "%s/rl/final.plan.yaml", r->dir);
+    ck_assert_msg(pf_file_read(path, &text, NULL) == 0, "%s", pf_err_msg());
+    return text;
+}
+
+/* Finalists: the kept model is the most accurate of the finalists on the validation split
+ * (evaluated here again), its shapes are rl/final.plan.yaml's, it keeps the budget; a search
+ * stopped and resumed ends with the same finalists (its top list rebuilt from rlouts.csv). */
+START_TEST(test_channel_finalists)
+{
+    const char *model = trained_model();
+    struct stopper sa, sb, sc, sd;
+    int rc;
+    struct pf_run *ra = finalist_search(model, "1", 0, NULL, &sa, &rc);
+    ck_assert_msg(rc == 0, "%s", pf_err_msg());
+    ck_assert_int_ge(sa.n_final, 2); /* the uniform strategy and at least one other */
+    ck_assert_int_le(sa.n_final, 4);
+    double mx = sa.final_acc[0];
+    for (int i = 1; i < sa.n_final; i++)
+        mx = fmax(mx, sa.final_acc[i]);
+    ck_assert_double_gt(mx, sa.final_acc[0]); /* with this seed a finalist beats uniform */
+    struct pf_eval_result res;
+    ck_assert_int_eq(pf_run_evaluate(ra, false, &res), 0);
+    ck_assert_double_eq_tol(res.accuracy, mx, 1e-12);
+    /* its shapes: the profiler over final.plan.yaml on the model as loaded */
+    char path[1100];
+    snprintf(path, sizeof path, "%s/rl/final.plan.yaml", ra->dir);
+    struct pf_model *m = NULL;
+    ck_assert_int_eq(pf_model_load(model, &m, NULL, 0), 0);
+    struct pf_plan plan = {0};
+    ck_assert_int_eq(pf_plan_init(&plan, m), 0);
+    ck_assert_msg(pf_plan_load(&plan, m, path) == 0, "%s", pf_err_msg());
+    struct pf_groups *g = NULL;
+    struct pf_profile *prof = NULL;
+    ck_assert_int_eq(pf_groups_build(m, &g), 0);
+    ck_assert_int_eq(pf_profile_new(m, g, &plan, &prof), 0);
+    struct pf_count cnt;
+    pf_model_count(ra->model, &cnt);
+    ck_assert_uint_eq(cnt.macs, prof->after.macs);
+    ck_assert_double_le((double)cnt.macs / (double)prof->before.macs, 0.9);
+    pf_profile_free(prof);
+    pf_groups_free(g);
+    pf_plan_deinit(&plan);
+    pf_model_free(m);
+    /* stopped after 3 roll-outs, resumed: the same finalists, the same result */
+    struct pf_run *rb = finalist_search(model, "1", 2, NULL, &sb, &rc);
+    ck_assert_int_eq(rc, -PF_ECANCELLED);
+    ck_assert_int_eq(sb.n_final, 0);
+    struct pf_run *rc_ = finalist_search(model, "1", 0, rb->dir, &sc, &rc);
+    ck_assert_msg(rc == 0, "%s", pf_err_msg());
+    ck_assert_int_eq(sc.n_final, sa.n_final);
+    for (int i = 0; i < sa.n_final; i++)
+        ck_assert_double_eq(sc.final_acc[i], sa.final_acc[i]);
+    char *pa = final_plan(ra), *pc = final_plan(rc_);
+    ck_assert_str_eq(pa, pc);
+    free(pa);
+    free(pc);
+    /* the gate: that winner is a few images ahead of uniform, within chance at p = 0.05 */
+    struct pf_run *rd = finalist_search(model, "0.05", 0, NULL, &sd, &rc);
+    ck_assert_msg(rc == 0, "%s", pf_err_msg());
+    ck_assert_int_eq(sd.n_final, sa.n_final);
+    ck_assert_int_eq(pf_run_evaluate(rd, false, &res), 0);
+    ck_assert_double_eq_tol(res.accuracy, sd.final_acc[0], 1e-12);
+    pf_run_free(ra);
+    pf_run_free(rb);
+    pf_run_free(rc_);
+    pf_run_free(rd);
+}
+END_TEST
+
 Suite *rlsearch_suite(void);
 Suite *rlsearch_suite(void)
 {
@@ -615,6 +782,8 @@ Suite *rlsearch_suite(void)
     tcase_add_test(tc, test_channel_reward_finetune);
     tcase_add_test(tc, test_channel_reward_bn);
     tcase_add_test(tc, test_uniform_gate);
+    tcase_add_test(tc, test_top_list);
+    tcase_add_test(tc, test_channel_finalists);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -258,6 +258,10 @@ expect_fail rl-resume-reward "reward was '', this run's is 'after 5 Adam steps" 
 expect_fail rl-resume-bn "reward was '', this run's is 'after 2 Adam steps at 0.0003, then after batch-norm re-estimation on 3 batches'" "$APP" run $RA --cp_preserve_ratio=0.7 --cp_nb_rlouts=3 --cp_nb_iters_ft_rlout=2 --cp_nb_batches_bn_rlout=3 --rl_resume="$(ls -d "$T"/rl-res/*/ | head -1)" --no_run_dir --out "$T/rl-res2.h5"
 expect_fail rl-bn-no-bn "cpr_nb_batches_bn_rlout: convnet-fmnist has no batch-norm layer" "$APP" run --model assets/nets/convnet_fmnist.yaml --data synthetic --learner=chn-pruned-rmt --cpr_prune_option=auto --cpr_nb_batches_bn_rlout=5 --nb_smpls_val=200 --no_run_dir --out "$T/rl-res2.h5"
 expect_fail rl-bn-range "cp_nb_batches_bn_rlout" "$APP" run $RA --cp_nb_batches_bn_rlout=-1 --no_run_dir --out "$T/rl-res2.h5"
+expect_fail rl-fin-ws "cpr_nb_finalists: every finalist is selected and fine-tuned in turn" "$APP" run --model assets/nets/fmnist_bn.yaml --data synthetic --learner=chn-pruned-rmt --cpr_prune_option=auto --cpr_nb_finalists=2 --cpr_save_path_ws="$T/ws.h5" --nb_smpls_val=200 --no_run_dir --out "$T/rl-res2.h5"
+expect_fail rl-fin-range "cp_nb_finalists" "$APP" run $RA --cp_nb_finalists=-1 --no_run_dir --out "$T/rl-res2.h5"
+expect_ok rl-fin '"status": "finished"' "$APP" run $RA --cp_preserve_ratio=0.7 --cp_nb_rlouts=2 --cp_nb_finalists=2 --runs "$T/rl-fin" --out "$T/rl-fin.h5" --json
+expect_ok rl-fin-plan "layers:" cat "$(ls -d "$T"/rl-fin/*/ | head -1)rl/final.plan.yaml"
 expect_ok rl-resume-same '"status": "finished"' "$APP" run $RA --cp_preserve_ratio=0.7 --cp_nb_rlouts=2 --rl_resume="$(ls -d "$T"/rl-res/*/ | head -1)" --no_run_dir --out "$T/rl-res3.h5" --json
 expect_fail cpr-bad-option "cpr_prune_option.*uniform|auto" "$APP" run --model assets/nets/fmnist_bn.yaml --data synthetic --learner=chn-pruned-rmt --cpr_prune_option=list --no_run_dir
 expect_fail ddpg-bad-tau "ddpg_tau = 2 is outside" "$APP" run --model "$T/syn.h5" --data synthetic --learner=channel --ddpg_tau=2

@@ -13,9 +13,10 @@
  * Modes: uniform (cp_uniform_preserve_ratio, a PRESERVE ratio as in PocketFlow) or list
  * (cp_prune_list_file, PocketFlow's ratio.list; or the run's --plan) or auto: a DDPG search of
  * per-group preserve ratios keeping cp_preserve_ratio of the MACs (common/rl_channel.c), whose
- * best strategy then goes through the list procedure. The default is `uniform` (PocketFlow's is
- * auto, whose search takes cp_nb_rlouts prunings before anything is fine-tuned).
- * The targets of a residual branch's last conv are corrected at its add (PocketFlow's
+ * best strategy then goes through the list procedure (with cp_nb_finalists, the best few and the
+ * uniform one each do, and the most accurate on the validation split is kept). The default is
+ * `uniform` (PocketFlow's is auto, whose search takes cp_nb_rlouts prunings before anything is
+ * fine-tuned). The targets of a residual branch's last conv are corrected at its add (PocketFlow's
  * residual_branch_diff, sum_original - sum_current; ours maps the difference back through the
  * batchnorm between and leaves out the conv's own error, see chanprune.h), so the refit aims at
  * the full model's add output and makes up for the error the shortcut carries by then.
@@ -212,17 +213,10 @@ static int cp_train(struct pf_run *r)
     };
     if (spec.sample.lasso_rows > 0.0 && spec.sample.lasso_rows < 1.0)
         spec.sample.lasso_rows = 1.0;
-    if (!strcmp(mode, "auto")) { /* search the ratios, then the list procedure with the best */
-        struct pf_plan *best = NULL;
-        rc = pf_rl_channel_auto(r, &spec, "cp_", &best);
-        if (!best)
-            return rc;
-        r->plan = best; /* cancelled: rl/best.plan.yaml keeps the best so far */
-        own_plan = true;
-        if (rc < 0)
-            goto done;
-    }
-    rc = pf_chanprune_run(r, &spec, NULL);
+    if (!strcmp(mode, "auto")) /* search the ratios, then the list procedure with the best */
+        rc = pf_rl_channel_prune(r, &spec, "cp_", NULL);
+    else
+        rc = pf_chanprune_run(r, &spec, NULL);
 done:
     if (own_plan) {
         pf_plan_deinit(r->plan);

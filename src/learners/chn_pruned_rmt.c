@@ -140,17 +140,7 @@ static int cpr_train(struct pf_run *r)
     };
     if (strcmp(pf_opts_str(o, "cpr_prune_option"), "auto"))
         return pf_chanprune_run(r, &spec, ws);
-    struct pf_plan *best = NULL;
-    int rc = pf_rl_channel_auto(r, &spec, "cpr_", &best);
-    if (!best)
-        return rc;
-    r->plan = best; /* cancelled: rl/best.plan.yaml keeps the best so far */
-    if (rc == 0)
-        rc = pf_chanprune_run(r, &spec, ws);
-    pf_plan_deinit(best);
-    free(best);
-    r->plan = NULL;
-    return rc;
+    return pf_rl_channel_prune(r, &spec, "cpr_", ws);
 }
 
 const struct pf_learner_ops pf_learner_chn_pruned_rmt = {

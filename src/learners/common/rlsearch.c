@@ -55,15 +55,110 @@ static bool gate_passes(const struct uni_gate *g, const struct pf_run *r, const 
     *pv = 1.0;
     if (g->p >= 1.0)
         return true;
-    for (long i = 0; i < g->n; i++) {
+    *pv = pf_rl_vs_uniform(r, g->n, g->right, pred, won, differ);
+    return *differ > 0 && *pv <= g->p;
+}
+
+double pf_rl_vs_uniform(const struct pf_run *r, long n, const uint8_t *right, const int *pred,
+                        long *won, long *differ)
+{
+    *won = *differ = 0;
+    for (long i = 0; i < n; i++) {
         bool ok = pred[i] == r->train->labels[r->val_idx[i]];
-        if (ok != (bool)g->right[i]) {
+        if (ok != (bool)right[i]) {
             (*differ)++;
             *won += ok;
         }
     }
-    *pv = pf_sign_test_p(*differ, *won);
-    return *differ > 0 && *pv <= g->p;
+    return *differ ? pf_sign_test_p(*differ, *won) : 1.0;
+}
+
+/* Strategies equal up to the precision rlouts.csv keeps (%.6g): a resumed search's top list
+ * matches an uninterrupted one's. */
+static bool same_values(const double *a, const double *b, int n)
+{
+    for (int t = 0; t < n; t++)
+        if (fabs(a[t] - b[t]) > 1e-5 * fmax(1.0, fabs(a[t])))
+            return false;
+    return true;
+}
+
+/* Offers a roll-out's strategy to s->top (rlsearch.h). */
+static void top_offer(struct pf_rl_search *s, const double *v, double reward)
+{
+    int T = s->n_steps, n = s->n_kept;
+    if (s->n_top <= 0 || !s->top || same_values(v, s->uniform, T))
+        return;
+    for (int i = 0; i < n; i++) {
+        if (!same_values(&s->top[(size_t)i * T], v, T))
+            continue;
+        if (reward <= s->top_reward[i])
+            return;
+        /* seen before at a lower reward: drop that entry, insert anew below */
+        memmove(&s->top[(size_t)i * T], &s->top[(size_t)(i + 1) * T],
+                (size_t)(n - i - 1) * T * sizeof *s->top);
+        memmove(&s->top_reward[i], &s->top_reward[i + 1], (size_t)(n - i - 1) * sizeof(double));
+        n--;
+        break;
+    }
+    int pos = 0;
+    while (pos < n && s->top_reward[pos] >= reward)
+        pos++;
+    if (pos >= s->n_top) {
+        s->n_kept = n;
+        return;
+    }
+    if (n == s->n_top)
+        n--; /* the last one drops out */
+    memmove(&s->top[(size_t)(pos + 1) * T], &s->top[(size_t)pos * T],
+            (size_t)(n - pos) * T * sizeof *s->top);
+    memmove(&s->top_reward[pos + 1], &s->top_reward[pos], (size_t)(n - pos) * sizeof(double));
+    memcpy(&s->top[(size_t)pos * T], v, (size_t)T * sizeof *v);
+    s->top_reward[pos] = reward;
+    s->n_kept = n + 1;
+}
+
+/* The top list of a resumed search, from the rows of its rlouts.csv (after the header):
+ * rlout,reward,best,actor_loss,critic_loss,noise,budget,seconds,v0,v1,... */
+static int top_from_rows(struct pf_rl_search *s, const char *rows, const char *path)
+{
+    if (s->n_top <= 0 || !s->top)
+        return 0;
+    double *v = pf_malloc((size_t)s->n_steps * sizeof *v);
+    if (!v)
+        return -PF_ENOMEM;
+    const char *line = strchr(rows, '\n');
+    int rc = 0;
+    for (int ln = 2; line && line[1]; ln++) {
+        line++;
+        const char *p = line;
+        double reward = 0.0;
+        int col = 0, t = 0;
+        while (*p && *p != '\n') {
+            char *end;
+            double x = strtod(p, &end);
+            if (col == 1)
+                reward = x;
+            else if (col >= 8 && t < s->n_steps)
+                v[t++] = x;
+            p = end;
+            while (*p && *p != ',' && *p != '\n')
+                p++;
+            if (*p == ',') {
+                p++;
+                col++;
+            }
+        }
+        if (t != s->n_steps) {
+            rc = PF_ERR(PF_EINVAL, "%s:%d: expected %d values after the 8 fixed columns, found %d",
+                        path, ln, s->n_steps, t);
+            break;
+        }
+        top_offer(s, v, reward);
+        line = strchr(line, '\n');
+    }
+    free(v);
+    return rc;
 }
 
 /* "<prefix><layer name>" cut to an event name. */
@@ -143,7 +238,7 @@ static int resume(struct rl_ctx *c, struct pf_ddpg *agent, const char *from, int
     char path[1100];
     struct pf_cfg *st = NULL;
     char *rows = NULL;
-    const struct pf_rl_search *s = c->s;
+    struct pf_rl_search *s = c->s;
     snprintf(path, sizeof path, "%s/rl/state.yaml", from);
     int rc = pf_cfg_load(path, &st);
     if (rc < 0)
@@ -222,17 +317,20 @@ static int resume(struct rl_ctx *c, struct pf_ddpg *agent, const char *from, int
     snprintf(path, sizeof path, "%s/rl/rlouts.csv", from);
     if ((rc = pf_file_read(path, &rows, NULL)) < 0)
         goto out;
-    if (c->dir[0]) { /* keep the rows of the roll-outs the state counts (a crash may add one) */
-        int lines = 0;
-        char *p = rows;
-        while (*p && lines <= n_done) {
-            char *nl = strchr(p, '\n');
-            if (!nl)
-                break;
-            p = nl + 1;
-            lines++;
-        }
-        *p = 0;
+    /* keep the rows of the roll-outs the state counts (a crash may add one) */
+    int lines = 0;
+    char *p = rows;
+    while (*p && lines <= n_done) {
+        char *nl = strchr(p, '\n');
+        if (!nl)
+            break;
+        p = nl + 1;
+        lines++;
+    }
+    *p = 0;
+    if ((rc = top_from_rows(s, rows, path)) < 0)
+        goto out;
+    if (c->dir[0]) {
         if ((rc = path_in(c, "rlouts.csv", path, sizeof path)) == 0)
             rc = pf_file_write_atomic(path, rows, strlen(rows));
         if (rc < 0)
@@ -286,6 +384,7 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
     struct uni_gate gate = {0};
     int T = s->n_steps, rc, start = 0, gated = 0;
     *done = 0;
+    s->n_kept = 0;
     if (T < 1)
         return PF_ERR(PF_EINVAL, "RL search: no layer to decide");
     if (!r->n_val)
@@ -432,6 +531,7 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
             la /= trained;
             lc /= trained;
         }
+        top_offer(s, values, reward);
         long won = 0, differ = 0;
         double pv = 1.0;
         bool improved = !c.has_best || reward > c.best_reward;

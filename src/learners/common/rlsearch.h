@@ -22,6 +22,7 @@
  *     rl/best.plan.yaml  the best strategy as a plan file (plan.h): `info --plan` and the
  *                      workbench read it; the learner then runs with it.
  *     rl/uniform.plan.yaml the uniform strategy at the same budget (for comparisons)
+ *     rl/final.plan.yaml   the channel search's finalist kept (pf_rl_channel_prune)
  * Options (rows of pf_ddpg_opts): rl_nb_smpls_eval (validation images per reward), rl_resume.
  * Resume: the option rl_resume = <run dir of an earlier search> loads its rl/agent.bin,
  * rl/state.yaml and rlouts.csv and continues with the next roll-out: the same roll-outs as an
@@ -79,6 +80,13 @@ struct pf_rl_search {
     /* Set by pf_rl_run while it runs (NULL otherwise): pf_rl_val_accuracy writes each
      * validation image's predicted class here. */
     int *pred;
+    /* The n_top best distinct strategies of the search by reward, when the caller gives n_top > 0
+     * and top[n_top x n_steps], top_reward[n_top]: pf_rl_run keeps them there, best first (ties:
+     * the earlier roll-out), n_kept of them, also across a resume (from rlouts.csv). A strategy
+     * evaluated twice counts once, at its higher reward; the uniform strategy is not one of them.
+     * Roll-outs the rl_uniform_p gate refused are candidates too. */
+    int n_top, n_kept;
+    double *top, *top_reward;
     const int *layer;      /* n_steps: model layer index decided at each step (for names, plans) */
     const double *uniform; /* n_steps: the uniform strategy's values (rl_uniform/...) */
     void *user;
@@ -106,6 +114,13 @@ struct pf_rl_search {
  * r has a run directory. Returns 0, -PF_ECANCELLED (best holds the best so far, if any roll-out
  * finished; *done says how many) or an error. */
 int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *best, int *done);
+
+/* Of the n validation images (r->val_idx order), those that `right` (the uniform strategy got
+ * image i right) and pred (another strategy's predicted classes) classify differently: *differ,
+ * of which *won only pred gets right. Returns the one-sided sign test's p of that many wins
+ * (1 when none differ). The search's gate and the channel finalists share it. */
+double pf_rl_vs_uniform(const struct pf_run *r, long n, const uint8_t *right, const int *pred,
+                        long *won, long *differ);
 
 /* The reward measurement every search shares: accuracy of r->model on the fixed validation
  * sample (the first rl_nb_smpls_eval images of the validation split; pf_rl_run refuses a run
@@ -165,7 +180,8 @@ struct pf_cp_spec;
 int pf_rl_channel_new(struct pf_run *r, const struct pf_cp_spec *spec, double preserve,
                       int rlouts_min, bool flops_reward, double noise_tol, bool fill,
                       struct pf_rl_search **out);
-/* The channel search's roll-out fine-tune, option rows of CP (P "cp_") and CPR (P "cpr_"). */
+/* The channel search's options beyond PocketFlow's (roll-out fine-tune, batch-norm re-estimation,
+ * finalists), rows of CP (P "cp_") and CPR (P "cpr_"). */
 /* clang-format off */
 #define PF_RL_CHANNEL_FT_OPTS(P)                                                                   \
     {P "nb_iters_ft_rlout", PF_OPT_INT, "0", 0, 100000000, NULL,                                   \
@@ -175,18 +191,29 @@ int pf_rl_channel_new(struct pf_run *r, const struct pf_cp_spec *spec, double pr
      "auto mode: Adam rate of that fine-tune"},                                                    \
     {P "nb_batches_bn_rlout", PF_OPT_INT, "0", 0, 100000, NULL,                                    \
      "auto mode: training-mode batches re-estimating each roll-out's batch-norm statistics "       \
-     "before its reward, after that fine-tune (0: none, PocketFlow's)"}
+     "before its reward, after that fine-tune (0: none, PocketFlow's)"},                         \
+    {P "nb_finalists", PF_OPT_INT, "0", 0, 1000, NULL,                                             \
+     "auto mode: the N best strategies and the uniform one each pruned and fine-tuned in full; "   \
+     "the most accurate on the validation split is kept (0: the best reward's, PocketFlow's)"}
 /* clang-format on */
 
 /* The whole auto mode of CP and CPR: pf_rl_channel_new with the learner's options
  * <prefix>preserve_ratio, <prefix>nb_rlouts_min, <prefix>reward_policy, <prefix>noise_tolerance,
  * <prefix>fill_budget, <prefix>nb_iters_ft_rlout and <prefix>lrn_rate_ft_rlout (each roll-out's
  * pruned copy fine-tuned that many steps before its reward), <prefix>nb_batches_bn_rlout (then
- * its batch-norm statistics re-estimated), then pf_rl_search_plan for
- * <prefix>nb_rlouts roll-outs. *best (the caller's: pf_plan_deinit, free) is the best strategy,
- * also when the search was cancelled (rc -PF_ECANCELLED). */
-int pf_rl_channel_auto(struct pf_run *r, const struct pf_cp_spec *spec, const char *prefix,
-                       struct pf_plan **best);
+ * its batch-norm statistics re-estimated), run for <prefix>nb_rlouts roll-outs (pf_rl_run); then
+ * the list procedure (pf_chanprune_run, save_ws as the learner's) on r->model with the best
+ * strategy. A cancelled search prunes nothing (rl/best.plan.yaml keeps its best so far).
+ * Finalists (<prefix>nb_finalists N > 0, not PocketFlow's): the reward before fine-tuning ranks
+ * strategies badly at small budgets, so the uniform strategy and the search's N best distinct
+ * ones by reward each go through the whole list procedure, fine-tune included, from a copy of
+ * the model, and are measured on the whole validation split. The most accurate becomes r->model,
+ * if it also beats the uniform one image by image by more than chance (the sign test at
+ * rl_uniform_p); otherwise the uniform one does. Its plan is rl/final.plan.yaml; metric
+ * rl_final_acc at step i (0: uniform) is each finalist's validation accuracy. Costs N + 1
+ * fine-tunes. Refused with a <prefix>save_path_ws (no single channel-selected model). */
+int pf_rl_channel_prune(struct pf_run *r, const struct pf_cp_spec *spec, const char *prefix,
+                        const char *save_ws);
 
 /* weight-sparse `optimal` (reference 2.6.1; rl_sparsity.c): per-tensor sparsities whose
  * weight-count-weighted mean is at least pr. Options ws_nb_rlouts_min, ws_reward_type,
