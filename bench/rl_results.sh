@@ -25,7 +25,9 @@
 # roll-out before its reward; 0 is PocketFlow's reward), CPBN (0: cp_/cpr_nb_batches_bn_rlout,
 # batches re-estimating each channel roll-out's batch-norm statistics before its reward),
 # FIN (0: cp_/cpr_nb_finalists, the search's best strategies fine-tuned in full beside the uniform
-# one, the most accurate on the validation split kept), THREADS (2: --threads of every run; 1 lets two of these scripts share 2 cores).
+# one, the most accurate on the validation split kept), FROM (an earlier OUT: each channel search
+# resumes the finished search of the same name there, --rl_resume, so only what follows the
+# search runs again, e.g. with other FIN; same budget, seed and reward options), THREADS (2: --threads of every run; 1 lets two of these scripts share 2 cores).
 set -euo pipefail
 PF=${PF:-build/pocketflow}
 OUT=${OUT:-bench/rl_out}
@@ -39,6 +41,7 @@ UQFT=${UQFT:-50}
 CPFT=${CPFT:-0}
 CPBN=${CPBN:-0}
 FIN=${FIN:-0}
+FROM=${FROM:-}
 THREADS=${THREADS:-2}
 MODEL=$1
 TAG=$2
@@ -101,6 +104,9 @@ sign_p() {
     python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("%.2g (%d : %d)" % (j["sign_test_p"], j["won"], j["lost"]))' "$f"
 }
 
+# resume NAME: --rl_resume of the search NAME in FROM (nothing without FROM)
+resume() { [ -n "$FROM" ] && echo "--rl_resume $(cat "$FROM/$1.dir")" || true; }
+
 echo "| model | budget | seed | RL reached | RL test acc | uniform test acc | RL - uniform | search (s, $RLOUTS roll-outs) | sign test p (RL : uniform alone right) |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for seed in $SEEDS; do
@@ -111,7 +117,8 @@ for seed in $SEEDS; do
             run "${TAG}_${what}_${seed}_rl" --learner channel --cp_prune_option auto \
                 --cp_preserve_ratio "$p" --cp_nb_rlouts "$RLOUTS" --cp_nb_rlouts_min "$RLMIN" \
                 --cp_nb_batches "$CPB" --cp_nb_iters_ft_rlout "$CPFT" \
-                --cp_nb_batches_bn_rlout "$CPBN" --cp_nb_finalists "$FIN" --seed "$seed" $RL
+                --cp_nb_batches_bn_rlout "$CPBN" --cp_nb_finalists "$FIN" --seed "$seed" $RL \
+                $(resume "${TAG}_${what}_${seed}_rl")
             run "${TAG}_${what}_${seed}_uni" --learner channel --cp_prune_option list \
                 --plan "$(cat "$OUT/${TAG}_${what}_${seed}_rl.dir")/rl/uniform.plan.yaml" \
                 --cp_nb_batches "$CPB" --seed "$seed"
@@ -122,7 +129,8 @@ for seed in $SEEDS; do
             run "${TAG}_${what}_${seed}_rl" --learner chn-pruned-rmt --cpr_prune_option auto \
                 --cpr_preserve_ratio "$p" --cpr_nb_rlouts "$RLOUTS" --cpr_nb_rlouts_min "$RLMIN" \
                 --cpr_nb_smpls "$((CPB * 128))" --cpr_nb_iters_ft_rlout "$CPFT" \
-                --cpr_nb_batches_bn_rlout "$CPBN" --cpr_nb_finalists "$FIN" --seed "$seed" $RL
+                --cpr_nb_batches_bn_rlout "$CPBN" --cpr_nb_finalists "$FIN" --seed "$seed" $RL \
+                $(resume "${TAG}_${what}_${seed}_rl")
             run "${TAG}_${what}_${seed}_uni" --learner chn-pruned-rmt \
                 --plan "$(cat "$OUT/${TAG}_${what}_${seed}_rl.dir")/rl/uniform.plan.yaml" \
                 --cpr_nb_smpls "$((CPB * 128))" --seed "$seed"
