@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "engine/core/pf_status.h"
@@ -371,6 +372,42 @@ START_TEST(test_keys)
 }
 END_TEST
 
+/* p loads the strategy the search kept: rl/final.plan.yaml when finalists ran, else
+ * rl/best.plan.yaml */
+static void write_plan(const char *dir, const char *file, double ratio)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/rl/%s", dir, file);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "layers:\n  conv2: {prune_ratio: %g}\n", ratio);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(test_use_kept_plan)
+{
+    struct pf_app *app = app_with_search();
+    char tmpl[] = "/tmp/pf_tui_rl_XXXXXX", path[1200];
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    snprintf(app->mon.dir, sizeof app->mon.dir, "%s", tmpl);
+    snprintf(path, sizeof path, "%s/rl", tmpl);
+    ck_assert_int_eq(mkdir(path, 0777), 0);
+    write_plan(tmpl, "best.plan.yaml", 0.25);
+    pf_tui_test_type(app, "6p");
+    ck_assert_int_eq(app->msg_level, PF_MSG_GOOD);
+    ck_assert_double_eq_tol(app->plan.layers[layer_idx[0]].prune_ratio, 0.25, 1e-12);
+    write_plan(tmpl, "final.plan.yaml", 0.5);
+    pf_tui_test_type(app, "p");
+    ck_assert_int_eq(app->msg_level, PF_MSG_GOOD);
+    ck_assert(strstr(app->msg, "finalist") != NULL);
+    ck_assert_double_eq_tol(app->plan.layers[layer_idx[0]].prune_ratio, 0.5, 1e-12);
+    char cmd[1300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpl);
+    ck_assert_int_eq(system(cmd), 0);
+    pf_tui_test_free(app);
+}
+END_TEST
+
 START_TEST(test_scroll)
 {
     struct pf_app *app = app_with_search();
@@ -602,6 +639,7 @@ Suite *tui_rl_suite(void)
     tcase_add_test(tc, test_cut_names);
     tcase_add_test(tc, test_draw);
     tcase_add_test(tc, test_keys);
+    tcase_add_test(tc, test_use_kept_plan);
     tcase_add_test(tc, test_scroll);
     suite_add_tcase(s, tc);
     TCase *pr = tcase_create("prompt");

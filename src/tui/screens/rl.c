@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_status.h"
@@ -47,7 +48,8 @@ static const struct pf_binding bindings[] = {
     {KEY_HOME, PF_SCROLL_HOME, NULL, NULL, NULL},
     {KEY_END, PF_SCROLL_END, NULL, NULL, NULL},
     {'p', K_PLAN, "p", "use best",
-     "load the best strategy (the run's rl/best.plan.yaml) into the model screen's plan"},
+     "load the strategy the search kept into the model screen's plan (the run's "
+     "rl/final.plan.yaml after finalists, else rl/best.plan.yaml)"},
     {'R', K_NEW, "R", "new search", "start another RL search (kind, budget, roll-outs)"},
 };
 static const struct pf_keymap keymap = {"RL search", bindings, (int)PF_ARRAY_LEN(bindings)};
@@ -217,13 +219,16 @@ static void use_best(struct pf_app *app)
         pf_app_msg(app, PF_MSG_WARN, "no search yet: R starts one");
         return;
     }
-    snprintf(path, sizeof path, "%s/rl/best.plan.yaml", app->mon.dir);
+    snprintf(path, sizeof path, "%s/rl/final.plan.yaml", app->mon.dir);
+    bool final = access(path, R_OK) == 0; /* the finalist kept (cp_nb_finalists) */
+    if (!final)
+        snprintf(path, sizeof path, "%s/rl/best.plan.yaml", app->mon.dir);
     if (pf_app_plan_load(app, path) < 0) {
         pf_app_err(app, -1);
         return;
     }
-    pf_app_msg(app, PF_MSG_GOOD, "the best strategy of run %d is the plan now (1 shows it)",
-               app->mon.run_id);
+    pf_app_msg(app, PF_MSG_GOOD, "the %s strategy of run %d is the plan now (1 shows it)",
+               final ? "kept finalist's" : "best", app->mon.run_id);
 }
 
 static enum pf_key_result rl_key(struct pf_screen *s, int ch)
