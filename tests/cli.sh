@@ -262,6 +262,9 @@ expect_fail rl-fin-ws "cpr_nb_finalists: every finalist is selected and fine-tun
 expect_fail rl-fin-range "cp_nb_finalists" "$APP" run $RA --cp_nb_finalists=-1 --no_run_dir --out "$T/rl-res2.h5"
 expect_ok rl-fin '"status": "finished"' "$APP" run $RA --cp_preserve_ratio=0.7 --cp_nb_rlouts=2 --cp_nb_finalists=2 --runs "$T/rl-fin" --out "$T/rl-fin.h5" --json
 expect_ok rl-fin-plan "layers:" cat "$(ls -d "$T"/rl-fin/*/ | head -1)rl/final.plan.yaml"
+cp -r "$(ls -d "$T"/rl-fin/*/ | head -1)" "$T/rl-fin-bad"
+sed -i '2s/^1,[^,]*,/1,x,/' "$T/rl-fin-bad/rl/rlouts.csv"
+expect_fail rl-fin-bad-csv "rlouts.csv:2: column 2 is not a number" "$APP" run $RA --cp_preserve_ratio=0.7 --cp_nb_rlouts=2 --cp_nb_finalists=2 --rl_resume="$T/rl-fin-bad" --no_run_dir --out "$T/rl-res4.h5"
 expect_ok rl-resume-same '"status": "finished"' "$APP" run $RA --cp_preserve_ratio=0.7 --cp_nb_rlouts=2 --rl_resume="$(ls -d "$T"/rl-res/*/ | head -1)" --no_run_dir --out "$T/rl-res3.h5" --json
 expect_fail cpr-bad-option "cpr_prune_option.*uniform|auto" "$APP" run --model assets/nets/fmnist_bn.yaml --data synthetic --learner=chn-pruned-rmt --cpr_prune_option=list --no_run_dir
 expect_fail ddpg-bad-tau "ddpg_tau = 2 is outside" "$APP" run --model "$T/syn.h5" --data synthetic --learner=channel --ddpg_tau=2

@@ -137,9 +137,14 @@ static int top_from_rows(struct pf_rl_search *s, const char *rows, const char *p
         while (*p && *p != '\n') {
             char *end;
             double x = strtod(p, &end);
+            bool wanted = col == 1 || (col >= 8 && t < s->n_steps);
+            if (wanted && (end == p || !isfinite(x))) {
+                rc = PF_ERR(PF_EINVAL, "%s:%d: column %d is not a number", path, ln, col + 1);
+                break;
+            }
             if (col == 1)
                 reward = x;
-            else if (col >= 8 && t < s->n_steps)
+            else if (wanted)
                 v[t++] = x;
             p = end;
             while (*p && *p != ',' && *p != '\n')
@@ -149,6 +154,8 @@ static int top_from_rows(struct pf_rl_search *s, const char *rows, const char *p
                 col++;
             }
         }
+        if (rc < 0)
+            break;
         if (t != s->n_steps) {
             rc = PF_ERR(PF_EINVAL, "%s:%d: expected %d values after the 8 fixed columns, found %d",
                         path, ln, s->n_steps, t);
