@@ -477,6 +477,7 @@ static int channel_search(struct pf_run *r, const struct pf_cp_spec *spec, const
         const double *v = want == 1 ? best : i == 0 ? c->uniform : &top[(size_t)(i - 1) * T];
         int rc2 = (pl[i] = calloc(1, sizeof *pl[i])) ? pf_plan_init(pl[i], r->model) : -PF_ENOMEM;
         if (rc2 < 0) {
+            free(pl[i]); /* a failed init holds nothing */
             rc = rc2;
             goto out;
         }
