@@ -407,8 +407,9 @@ int pf_rl_channel_new(struct pf_run *r, const struct pf_cp_spec *spec, double pr
 
 /* The search with the learner's options (pf_rl_channel_prune). *plans (n_plans of them, each
  * with pf_plan_deinit and free, then free(*plans)): the best strategy; with n_fin > 0 the uniform
- * one first, then the search's n_fin best distinct ones (fewer when it found fewer), rewards in
- * (*rewards)[1..]. A cancelled search returns its best so far, alone, with -PF_ECANCELLED. */
+ * one first, then the search's n_fin best distinct ones (fewer when it found fewer), whose
+ * rewards are (*rewards)[0 .. n_plans - 2]. A cancelled search returns its best so far, alone,
+ * with -PF_ECANCELLED. */
 static int channel_search(struct pf_run *r, const struct pf_cp_spec *spec, const char *prefix,
                           int n_fin, struct pf_plan ***plans, double **rewards, int *n_plans)
 {
@@ -460,7 +461,7 @@ static int channel_search(struct pf_run *r, const struct pf_cp_spec *spec, const
     int T = s->n_steps, done = 0;
     double *best = pf_calloc((size_t)T, sizeof *best);
     double *top = pf_calloc((size_t)(n_fin > 0 ? n_fin : 1) * T, sizeof *top);
-    double *top_r = pf_calloc((size_t)(n_fin > 0 ? n_fin : 1) + 1, sizeof *top_r);
+    double *top_r = pf_calloc((size_t)(n_fin > 0 ? n_fin : 1), sizeof *top_r);
     struct pf_plan **pl = pf_calloc((size_t)(n_fin > 0 ? n_fin : 0) + 1, sizeof *pl);
     if (!best || !top || !top_r || !pl) {
         rc = -PF_ENOMEM;
@@ -468,20 +469,18 @@ static int channel_search(struct pf_run *r, const struct pf_cp_spec *spec, const
     }
     s->n_top = n_fin;
     s->top = top;
-    s->top_reward = top_r + 1; /* top_r[0]: the uniform strategy's place in *rewards */
+    s->top_reward = top_r;
     rc = pf_rl_run(r, s, (int)pf_opts_int(o, key[RLOUTS]), best, &done);
     if (rc < 0 && !(rc == -PF_ECANCELLED && done > 0))
         goto out;
     int want = rc == 0 && n_fin > 0 ? 1 + s->n_kept : 1;
     for (int i = 0; i < want; i++) {
         const double *v = want == 1 ? best : i == 0 ? c->uniform : &top[(size_t)(i - 1) * T];
-        int rc2 = (pl[i] = calloc(1, sizeof *pl[i])) ? pf_plan_init(pl[i], r->model) : -PF_ENOMEM;
+        int rc2 = pf_rl_plan_new(r, s, v, &pl[i]);
         if (rc2 < 0) {
-            free(pl[i]); /* a failed init holds nothing */
             rc = rc2;
             goto out;
         }
-        s->to_plan(s, v, pl[i]);
         *n_plans = i + 1;
     }
     *plans = pl;
@@ -505,7 +504,8 @@ out:
 }
 
 /* The finalists (rlsearch.h, pf_rl_channel_prune): plans[0] the uniform strategy, plans[1..] the
- * search's best by reward, each run through the list procedure from a copy of the model. */
+ * search's best by reward (plans[i]'s is rewards[i - 1]), each run through the list procedure
+ * from a copy of the model. */
 static int finalists(struct pf_run *r, const struct pf_cp_spec *spec, struct pf_plan **plans,
                      const double *rewards, int n)
 {
@@ -536,7 +536,7 @@ static int finalists(struct pf_run *r, const struct pf_cp_spec *spec, struct pf_
             pf_run_log(r, "finalist 1/%d: the uniform strategy", n);
         else
             pf_run_log(r, "finalist %d/%d: the search's #%d (reward %.4f)", i + 1, n, i,
-                       rewards[i]);
+                       rewards[i - 1]);
         r->model = m;
         r->plan = plans[i];
         rc = pf_chanprune_run(r, spec, NULL);
@@ -557,8 +557,7 @@ static int finalists(struct pf_run *r, const struct pf_cp_spec *spec, struct pf_
         long won = 0, differ = 0;
         double pv = 1.0;
         if (i == 0) {
-            for (long j = 0; j < nv; j++)
-                right[j] = pred[j] == r->train->labels[r->val_idx[j]];
+            pf_rl_right(r, nv, pred, right);
             uni_acc = res.accuracy;
         } else {
             pv = pf_rl_vs_uniform(r, nv, right, pred, &won, &differ);

@@ -19,6 +19,8 @@
 
 #define RL_STATE_FORMAT  "pocketflow-rl-search"
 #define RL_STATE_VERSION 1
+/* rlouts.csv: rlout,reward,best,actor_loss,critic_loss,noise,budget,seconds, then the values */
+#define RL_FIXED_COLS 8
 
 struct rl_ctx {
     struct pf_run *r;
@@ -57,6 +59,12 @@ static bool gate_passes(const struct uni_gate *g, const struct pf_run *r, const 
         return true;
     *pv = pf_rl_vs_uniform(r, g->n, g->right, pred, won, differ);
     return *differ > 0 && *pv <= g->p;
+}
+
+void pf_rl_right(const struct pf_run *r, long n, const int *pred, uint8_t *right)
+{
+    for (long i = 0; i < n; i++)
+        right[i] = pred[i] == r->train->labels[r->val_idx[i]];
 }
 
 double pf_rl_vs_uniform(const struct pf_run *r, long n, const uint8_t *right, const int *pred,
@@ -137,7 +145,7 @@ static int top_from_rows(struct pf_rl_search *s, const char *rows, const char *p
         while (*p && *p != '\n') {
             char *end;
             double x = strtod(p, &end);
-            bool wanted = col == 1 || (col >= 8 && t < s->n_steps);
+            bool wanted = col == 1 || (col >= RL_FIXED_COLS && t < s->n_steps);
             if (wanted && (end == p || !isfinite(x))) {
                 rc = PF_ERR(PF_EINVAL, "%s:%d: column %d is not a number", path, ln, col + 1);
                 break;
@@ -157,8 +165,8 @@ static int top_from_rows(struct pf_rl_search *s, const char *rows, const char *p
         if (rc < 0)
             break;
         if (t != s->n_steps) {
-            rc = PF_ERR(PF_EINVAL, "%s:%d: expected %d values after the 8 fixed columns, found %d",
-                        path, ln, s->n_steps, t);
+            rc = PF_ERR(PF_EINVAL, "%s:%d: expected %d values after the %d fixed columns, found %d",
+                        path, ln, s->n_steps, RL_FIXED_COLS, t);
             break;
         }
         top_offer(s, v, reward);
@@ -471,8 +479,7 @@ int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *b
         r->mute--;
         if (rc < 0)
             goto out;
-        for (long i = 0; i < gate.n; i++)
-            gate.right[i] = s->pred[i] == r->train->labels[r->val_idx[i]];
+        pf_rl_right(r, gate.n, s->pred, gate.right);
     }
     if (start == 0) {
         c.has_best = true;
@@ -683,6 +690,21 @@ double pf_rl_bisect(double lo, double hi, bool (*fits)(void *user, double u), vo
     return lo;
 }
 
+int pf_rl_plan_new(const struct pf_run *r, const struct pf_rl_search *s, const double *values,
+                   struct pf_plan **out)
+{
+    struct pf_plan *plan = calloc(1, sizeof *plan);
+    int rc = plan ? pf_plan_init(plan, r->model) : -PF_ENOMEM;
+    if (rc < 0) {
+        free(plan); /* a failed init holds nothing */
+        *out = NULL;
+        return rc;
+    }
+    s->to_plan(s, values, plan);
+    *out = plan;
+    return 0;
+}
+
 int pf_rl_search_plan(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, struct pf_plan **out)
 {
     int done = 0;
@@ -692,15 +714,9 @@ int pf_rl_search_plan(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, s
         return -PF_ENOMEM;
     int rc = pf_rl_run(r, s, nb_rlouts, best, &done);
     if (rc == 0 || (rc == -PF_ECANCELLED && done > 0)) {
-        struct pf_plan *plan = calloc(1, sizeof *plan);
-        int rc2 = plan ? pf_plan_init(plan, r->model) : -PF_ENOMEM;
-        if (rc2 < 0) {
-            free(plan);
+        int rc2 = pf_rl_plan_new(r, s, best, out);
+        if (rc2 < 0)
             rc = rc2;
-        } else {
-            s->to_plan(s, best, plan);
-            *out = plan;
-        }
     }
     free(best);
     return rc;

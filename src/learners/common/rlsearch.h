@@ -115,6 +115,10 @@ struct pf_rl_search {
  * finished; *done says how many) or an error. */
 int pf_rl_run(struct pf_run *r, struct pf_rl_search *s, int nb_rlouts, double *best, int *done);
 
+/* right[i] = whether pred (predicted classes of the first n validation images, r->val_idx order)
+ * gets image i right. */
+void pf_rl_right(const struct pf_run *r, long n, const int *pred, uint8_t *right);
+
 /* Of the n validation images (r->val_idx order), those that `right` (the uniform strategy got
  * image i right) and pred (another strategy's predicted classes) classify differently: *differ,
  * of which *won only pred gets right. Returns the one-sided sign test's p of that many wins
@@ -153,6 +157,11 @@ double pf_rl_scale_columns(double *feat, int rows, int cols, int first, int last
 /* A uniform value for every step (u in [lo, hi]) whose strategy still meets the budget, found
  * by bisection: the largest u with fits(u) true (fits must be monotone: true at lo). */
 double pf_rl_bisect(double lo, double hi, bool (*fits)(void *user, double u), void *user);
+
+/* Strategy values (n_steps) as a new plan for r->model (*out; free with pf_plan_deinit and
+ * free). Returns 0 or -PF_ENOMEM. */
+int pf_rl_plan_new(const struct pf_run *r, const struct pf_rl_search *s, const double *values,
+                   struct pf_plan **out);
 
 /* Runs s (pf_rl_run) and returns its best strategy as a new plan for r->model (*out; free
  * with pf_plan_deinit and free). A cancelled search that finished a roll-out still returns
