@@ -461,6 +461,13 @@ START_TEST(test_parse)
     ck_assert_int_eq(pf_rl_request_parse("macs 0.25 100", &q), 0);
     ck_assert_int_eq(q.kind, PF_RL_CHANNEL);
     ck_assert_double_eq(q.budget, 0.25);
+    ck_assert_int_eq(q.n_kv, 3); /* no finalists typed: the option keeps its default */
+    ck_assert_int_eq(pf_rl_request_parse("channel 0.25 20 4", &q), 0);
+    ck_assert_int_eq(q.n_kv, 4);
+    assert_kv(&q, 2, "cp_nb_rlouts", "20");
+    assert_kv(&q, 3, "cp_nb_finalists", "4");
+    ck_assert_int_eq(pf_rl_request_parse("channel 0.25 20 0", &q), 0);
+    assert_kv(&q, 3, "cp_nb_finalists", "0");
     /* refused, each with a message that says what is allowed */
     static const struct {
         const char *text, *msg;
@@ -479,7 +486,11 @@ START_TEST(test_parse)
         {"channel 0.5 0", "whole number"},
         {"channel 0.5 2.5", "whole number"},
         {"channel 0.5 x", "whole number"},
-        {"channel 0.5 20 7", "too much"},
+        {"channel 0.5 20 4 1", "too much"},
+        {"channel 0.5 20 -1", "finalists '-1' must be a whole number"},
+        {"channel 0.5 20 1.5", "finalists '1.5' must be a whole number"},
+        {"sparsity 0.9 20 4", "channel searches only"},
+        {"bits 4 20 4", "channel searches only"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_msg(pf_rl_request_parse(bad[i].text, &q) == -PF_EINVAL, "'%s' accepted",
@@ -527,6 +538,14 @@ START_TEST(test_prompt_keys)
     pf_tui_test_key(app, PF_KEY_CTRL('u'));
     pf_tui_test_type(app, "bits 12\n");
     ck_assert(strstr(app->msg, "outside [2, 8]"));
+    /* finalists above the option row's bound: refused where the row is checked, all or nothing */
+    pf_tui_test_key(app, PF_KEY_CTRL('u'));
+    pf_tui_test_type(app, "channel 0.5 20 5000\n");
+    pf_tui_test_top(app, &pf_screen_prompt);
+    ck_assert_int_eq(app->msg_level, PF_MSG_ERROR);
+    ck_assert_msg(strstr(app->msg, "cp_nb_finalists"), "%s", app->msg);
+    ck_assert_ptr_eq(app->learner, before);
+    ck_assert_int_eq(app->mon.run_id, 0);
     /* a search whose options this build lacks: the message, and the learner is unchanged */
     struct pf_rl_request q;
     ck_assert_int_eq(pf_rl_request_parse("bits 4 20", &q), 0);

@@ -228,11 +228,11 @@ alt=$(tm display-message -p -t "$S" '#{alternate_on}')
 keys "clear; $APP $ARGS 2>>$T/app.err; echo rc3=\$?" Enter
 wait_for "started for R" "conv5 +conv2d" 30
 keys R
-wait_for "R prompt" "RL search: which \(channel, sparsity, bits\)" 10
+wait_for "R prompt" "RL search: <kind> \[budget\] \[roll-outs\] \[finalists" 10
 wait_for "R prompt's default" "channel 0\.5 20" 5
 keys Escape
 sleep 0.3
-if screen | grep -q "RL search: which"; then bad "Esc left the R prompt open"; else ok; fi
+if screen | grep -q "RL search: <kind>"; then bad "Esc left the R prompt open"; else ok; fi
 keys m
 wait_for "responsive after Esc (m: FLOPs)" "^FLOPs +[0-9]+ -> " 5
 keys m
@@ -241,7 +241,7 @@ keys R C-u
 text "channel 1.5"
 keys Enter
 wait_for "a bad budget is refused with a message" "kept MACs 1\.5 is outside \(0, 1\)" 5
-wait_for "the prompt stays for a correction" "RL search: which" 2
+wait_for "the prompt stays for a correction" "RL search: <kind>" 2
 keys C-u
 text "channel 0.5 2"
 keys Enter

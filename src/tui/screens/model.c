@@ -70,7 +70,7 @@ static const struct pf_binding bindings[] = {
     {'p', K_LOAD, "p", NULL, "load a plan (YAML, or PocketFlow's ratio.list)"},
     {'r', K_RUN, "r", "learner", "choose a learner and start a run with this plan"},
     {'R', K_RL, "R", "RL search",
-     "RL search of per-layer ratios / bits: asks kind, budget and roll-outs, then runs it"},
+     "RL search of per-layer ratios / bits: asks kind, budget, roll-outs, finalists; runs it"},
     {PF_KEY_CLICK, K_CLICK, NULL, NULL, NULL},
 };
 static const struct pf_keymap keymap = {"Model", bindings, (int)PF_ARRAY_LEN(bindings)};

@@ -6,7 +6,8 @@
  * roll-out k/N with the search's own time estimate. Values are preserve ratios (channel
  * pruning under a MACs budget), sparsities or bits, labelled from the run's learner.
  *
- * R (model screen, or here) asks "<kind> [budget] [roll-outs]", then chooses the learner with
+ * R (model screen, or here) asks "<kind> [budget] [roll-outs] [finalists]" (finalists: channel
+ * searches only, cp_nb_finalists), then chooses the learner with
  * the options that make it search (pf_app_set_learner_opts: all or nothing), starts the run as
  * the learner screen does (pf_app_start_run) and switches here. */
 #include <ctype.h>
@@ -50,7 +51,7 @@ static const struct pf_binding bindings[] = {
     {'p', K_PLAN, "p", "use best",
      "load the strategy the search kept into the model screen's plan (the run's "
      "rl/final.plan.yaml after finalists, else rl/best.plan.yaml)"},
-    {'R', K_NEW, "R", "new search", "start another RL search (kind, budget, roll-outs)"},
+    {'R', K_NEW, "R", "new search", "start another RL search (kind, budget, roll-outs, finalists)"},
 };
 static const struct pf_keymap keymap = {"RL search", bindings, (int)PF_ARRAY_LEN(bindings)};
 
@@ -87,13 +88,13 @@ static bool number(const char *tok, double *v)
 int pf_rl_request_parse(const char *text, struct pf_rl_request *req)
 {
     memset(req, 0, sizeof *req);
-    char buf[256], *tok[4], *save = NULL;
+    char buf[256], *tok[5], *save = NULL;
     int n = 0;
     snprintf(buf, sizeof buf, "%s", text ? text : "");
     for (char *t = strtok_r(buf, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
-        if (n == 3)
-            return PF_ERR(PF_EINVAL, "too much: type <kind> [budget] [roll-outs], "
-                                     "e.g. 'channel 0.5 20'");
+        if (n == 4)
+            return PF_ERR(PF_EINVAL, "too much: type <kind> [budget] [roll-outs] [finalists], "
+                                     "e.g. 'channel 0.25 20 4'");
         tok[n++] = t;
     }
     if (!n)
@@ -138,6 +139,18 @@ int pf_rl_request_parse(const char *text, struct pf_rl_request *req)
                           tok[2]);
         req->rlouts = (int)v;
     }
+    if (n > 3) {
+        if (req->kind != PF_RL_CHANNEL)
+            return PF_ERR(PF_EINVAL, "finalists are for channel searches only; type <kind> "
+                                     "[budget] [roll-outs] for sparsity and bits");
+        /* the upper bound is the option row's (rlsearch.h), checked when the run is set up */
+        if (!number(tok[3], &v) || v != floor(v) || v < 0 || v > 1e6)
+            return PF_ERR(PF_EINVAL,
+                          "finalists '%s' must be a whole number from 0 (0: keep the search's "
+                          "best), e.g. 4",
+                          tok[3]);
+        req->finalists = (int)v;
+    }
     req->learner = searches[req->kind].learner;
     const char *keys[3] = {searches[req->kind].mode_key, searches[req->kind].budget_key,
                            searches[req->kind].rlouts_key};
@@ -147,6 +160,11 @@ int pf_rl_request_parse(const char *text, struct pf_rl_request *req)
     for (int i = 0; i < 3; i++)
         snprintf(req->kv[i][0], sizeof req->kv[i][0], "%s", keys[i]);
     req->n_kv = 3;
+    if (n > 3) {
+        snprintf(req->kv[3][0], sizeof req->kv[3][0], "cp_nb_finalists");
+        snprintf(req->kv[3][1], sizeof req->kv[3][1], "%d", req->finalists);
+        req->n_kv = 4;
+    }
     return 0;
 }
 
@@ -168,9 +186,10 @@ int pf_rl_request_start(struct pf_app *app, const struct pf_rl_request *req)
     if (pf_app_switch(app, &pf_screen_rl) < 0)
         pf_app_err(app, -1); /* the run goes on; 6 shows it */
     else
-        pf_app_msg(app, PF_MSG_INFO, "RL search of %s started: %s %g, %d roll-out%s",
+        pf_app_msg(app, PF_MSG_INFO, "RL search of %s started: %s %g, %d roll-out%s, %d finalist%s",
                    pf_rl_value_label(req->kind), pf_rl_budget_label(req->kind), req->budget,
-                   req->rlouts, req->rlouts == 1 ? "" : "s");
+                   req->rlouts, req->rlouts == 1 ? "" : "s", req->finalists,
+                   req->finalists == 1 ? "" : "s");
     return 0;
 }
 
@@ -184,10 +203,11 @@ static int accept_rl(struct pf_app *app, const char *text)
 }
 
 const struct pf_prompt_req pf_rl_prompt = {
-    .title = "RL search: which (channel, sparsity, bits), budget, roll-outs:",
+    .title = "RL search: <kind> [budget] [roll-outs] [finalists, channel only]",
     .initial = "channel 0.5 20",
     .accept = accept_rl,
-    .hint = "defaults: kept MACs 0.5, sparsity 0.9, bits 4 (2-8); 20 roll-outs",
+    /* both lines fit the prompt's 68 columns */
+    .hint = "defaults: channel 0.5, sparsity 0.9, bits 4 (2-8); 20; 0 finalists",
 };
 
 /* ---- keys ---- */

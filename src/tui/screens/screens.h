@@ -78,12 +78,13 @@ struct pf_rl_view {
     int top; /* first layer row shown */
 };
 
-/* A search as typed into the R prompt: "<kind> [budget] [roll-outs]". */
+/* A search as typed into the R prompt: "<kind> [budget] [roll-outs] [finalists]". */
 #define PF_RL_REQ_OPTS 4
 struct pf_rl_request {
     enum pf_rl_kind kind;
     double budget;                  /* kept MACs, sparsity or bits */
     int rlouts;                     /* roll-outs */
+    int finalists;                  /* cp_nb_finalists (channel only; 0: not given) */
     const char *learner;            /* the learner that runs it */
     char kv[PF_RL_REQ_OPTS][2][32]; /* its options: key, value */
     int n_kv;
@@ -96,9 +97,10 @@ struct pf_rl_request {
 #define PF_RL_DEFAULT_RLOUTS   20
 
 /* Parses the prompt's text: a kind (channel / macs, sparsity / weight, bits / quant, or a prefix
- * of one), then optionally the budget and the roll-outs; fills req with the learner and its
- * options. Returns 0, or -PF_EINVAL with a message that says what is wrong and what is allowed
- * (kept MACs and sparsity in (0, 1), bits in [2, 8], roll-outs a whole number >= 1). */
+ * of one), then optionally the budget, the roll-outs and (channel only) the finalists; fills req
+ * with the learner and its options. Returns 0, or -PF_EINVAL with a message that says what is
+ * wrong and what is allowed (kept MACs and sparsity in (0, 1), bits in [2, 8], roll-outs a whole
+ * number >= 1, finalists a whole number >= 0, whose upper bound the option row checks). */
 int pf_rl_request_parse(const char *text, struct pf_rl_request *req);
 /* Chooses req's learner with its options (all or nothing), starts the run and switches to the
  * RL screen. 0 or -PF_E* (message set; nothing started). */
