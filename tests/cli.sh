@@ -262,6 +262,11 @@ expect_fail rl-fin-ws "cpr_nb_finalists: every finalist is selected and fine-tun
 expect_fail rl-fin-range "cp_nb_finalists" "$APP" run $RA --cp_nb_finalists=-1 --no_run_dir --out "$T/rl-res2.h5"
 expect_ok rl-fin '"status": "finished"' "$APP" run $RA --cp_preserve_ratio=0.7 --cp_nb_rlouts=2 --cp_nb_finalists=2 --runs "$T/rl-fin" --out "$T/rl-fin.h5" --json
 expect_ok rl-fin-plan "layers:" cat "$(ls -d "$T"/rl-fin/*/ | head -1)rl/final.plan.yaml"
+# with a fine-tune, the finalists' loss curves follow one another in metrics.csv (and on the
+# monitor): three fine-tunes, their steps strictly increasing
+expect_ok rl-fin-ft '"status": "finished"' "$APP" run $RA --nb_epochs=1 --nb_epochs_rat=0.02 --cp_preserve_ratio=0.7 --cp_nb_rlouts=2 --cp_nb_finalists=2 --runs "$T/rl-fin-ft" --out "$T/rl-fin-ft.h5" --json
+if awk -F, '$2 == "loss" { n++; if (n > 1 && $1 <= last) bad = 1; last = $1 } END { exit !(n >= 3 && !bad) }' \
+    "$(ls -d "$T"/rl-fin-ft/*/ | head -1)metrics.csv"; then ok; else bad "rl-fin-ft: the finalists' loss steps restart or are missing"; fi
 cp -r "$(ls -d "$T"/rl-fin/*/ | head -1)" "$T/rl-fin-bad"
 sed -i '2s/^1,[^,]*,/1,x,/' "$T/rl-fin-bad/rl/rlouts.csv"
 expect_fail rl-fin-bad-csv "rlouts.csv:2: column 2 is not a number" "$APP" run $RA --cp_preserve_ratio=0.7 --cp_nb_rlouts=2 --cp_nb_finalists=2 --rl_resume="$T/rl-fin-bad" --no_run_dir --out "$T/rl-res4.h5"

@@ -140,6 +140,9 @@ struct pf_run {
                             * search's inner evaluations; nested, so a counter) */
     double final_accuracy; /* test accuracy of the result, after the run */
     long last_step;        /* step of the latest metric (for the final ones) */
+    long step_base;        /* added to the step of pf_run_metric and pf_run_progress: where a
+                            * learner fine-tunes several candidates in turn (the RL finalists)
+                            * their curves follow one another instead of restarting at 0 */
     /* distillation's teacher (enbl_dst): a clone of the model as loaded, taken by pf_run_exec
      * before the learner changes `model`; every pf_run_finetune(_cfg) distils from it
      * (common/distill.h). NULL without enbl_dst. Owned. */

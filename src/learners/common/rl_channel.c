@@ -539,7 +539,9 @@ static int finalists(struct pf_run *r, const struct pf_cp_spec *spec, struct pf_
                        rewards[i - 1]);
         r->model = m;
         r->plan = plans[i];
+        r->step_base = i ? r->last_step + 1 : 0; /* this one's curves after the last one's */
         rc = pf_chanprune_run(r, spec, NULL);
+        r->step_base = 0;
         r->model = orig;
         r->plan = NULL;
         if (rc == -PF_ECANCELLED && !keep) { /* nothing finished yet: keep what this one did */

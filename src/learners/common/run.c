@@ -248,14 +248,16 @@ void pf_run_emit(struct pf_run *r, const struct pf_event *e)
 
 void pf_run_metric(struct pf_run *r, long step, const char *name, double value)
 {
-    struct pf_event e = {.run_id = r->id, .step = step, .kind = PF_EV_METRIC, .value = value};
+    struct pf_event e = {
+        .run_id = r->id, .step = step + r->step_base, .kind = PF_EV_METRIC, .value = value};
     snprintf(e.name, sizeof e.name, "%s", name);
     pf_run_emit(r, &e);
 }
 
 void pf_run_progress(struct pf_run *r, long step, double fraction, const char *phase)
 {
-    struct pf_event e = {.run_id = r->id, .step = step, .kind = PF_EV_PROGRESS, .value = fraction};
+    struct pf_event e = {
+        .run_id = r->id, .step = step + r->step_base, .kind = PF_EV_PROGRESS, .value = fraction};
     snprintf(e.name, sizeof e.name, "progress");
     snprintf(e.text, sizeof e.text, "%s", phase);
     pf_run_emit(r, &e);
