@@ -515,6 +515,20 @@ static bool has_opts(const struct pf_rl_request *q)
     return all;
 }
 
+/* Types `text` into the open R prompt: refused with `msg`, the prompt stays, nothing started and
+ * the learner is still `before`. */
+static void refused_at_start(struct pf_app *app, const struct pf_learner_ops *before,
+                             const char *text, const char *msg)
+{
+    pf_tui_test_key(app, PF_KEY_CTRL('u'));
+    pf_tui_test_type(app, text);
+    pf_tui_test_top(app, &pf_screen_prompt);
+    ck_assert_int_eq(app->msg_level, PF_MSG_ERROR);
+    ck_assert_msg(strstr(app->msg, msg), "%s", app->msg);
+    ck_assert_ptr_eq(app->learner, before);
+    ck_assert_int_eq(app->mon.run_id, 0);
+}
+
 START_TEST(test_prompt_keys)
 {
     struct pf_app *app = pf_tui_test_app();
@@ -539,25 +553,12 @@ START_TEST(test_prompt_keys)
     pf_tui_test_type(app, "bits 12\n");
     ck_assert(strstr(app->msg, "outside [2, 8]"));
     /* finalists above the option row's bound: refused where the row is checked, all or nothing */
-    pf_tui_test_key(app, PF_KEY_CTRL('u'));
-    pf_tui_test_type(app, "channel 0.5 20 5000\n");
-    pf_tui_test_top(app, &pf_screen_prompt);
-    ck_assert_int_eq(app->msg_level, PF_MSG_ERROR);
-    ck_assert_msg(strstr(app->msg, "cp_nb_finalists"), "%s", app->msg);
-    ck_assert_ptr_eq(app->learner, before);
-    ck_assert_int_eq(app->mon.run_id, 0);
+    refused_at_start(app, before, "channel 0.5 20 5000\n", "cp_nb_finalists");
     /* a search whose options this build lacks: the message, and the learner is unchanged */
     struct pf_rl_request q;
     ck_assert_int_eq(pf_rl_request_parse("bits 4 20", &q), 0);
-    if (!has_opts(&q)) {
-        pf_tui_test_key(app, PF_KEY_CTRL('u'));
-        pf_tui_test_type(app, "bits 4 20\n");
-        pf_tui_test_top(app, &pf_screen_prompt);
-        ck_assert_int_eq(app->msg_level, PF_MSG_ERROR);
-        ck_assert_msg(strstr(app->msg, "has no option uql_"), "%s", app->msg);
-        ck_assert_ptr_eq(app->learner, before);
-        ck_assert_int_eq(app->mon.run_id, 0);
-    }
+    if (!has_opts(&q))
+        refused_at_start(app, before, "bits 4 20\n", "has no option uql_");
     pf_tui_test_key(app, PF_KEY_ESC);
     pf_tui_test_top(app, &pf_screen_model);
     ck_assert(!app->quit);
