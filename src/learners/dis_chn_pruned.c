@@ -117,11 +117,6 @@ static void dcp_free(struct dcp *d)
     free(d->y);
 }
 
-static bool kind_is(const struct pf_layer *l, const char *k)
-{
-    return !strcmp(l->ops->name, k);
-}
-
 /* The layer a head on conv `c` reads: the conv's output after the batchnorm / relu layers that
  * follow it as sole consumers. */
 static int tap_of(const struct pf_model *m, int c)
@@ -130,7 +125,7 @@ static int tap_of(const struct pf_model *m, int c)
     while (t + 1 < m->n_layers && m->n_consumers[t] == 1) {
         const struct pf_layer *n = &m->layers[t + 1];
         if (n->n_in != 1 || n->in_idx[0] != t ||
-            !(kind_is(n, "batchnorm") || kind_is(n, "relu") || kind_is(n, "relu6")))
+            !(pf_layer_is(n, "batchnorm") || pf_layer_is(n, "relu") || pf_layer_is(n, "relu6")))
             break;
         t++;
     }
@@ -506,7 +501,7 @@ static int dcp_train(struct pf_run *r)
         goto out;
     }
     for (int i = 0; i < m->n_layers; i++)
-        if (kind_is(&m->layers[i], "conv2d"))
+        if (pf_layer_is(&m->layers[i], "conv2d"))
             d.convs[d.n_conv++] = i;
     if (d.n_conv < 2) {
         rc = PF_ERR(PF_EINVAL,

@@ -60,7 +60,7 @@ static int fold_model(struct pf_run *r)
             /* the folded conv's output is its batchnorm's: the layer consuming it */
             for (int k = j + 1; k < m->n_layers; k++)
                 if (m->layers[k].n_in == 1 && m->layers[k].in_idx[0] == j &&
-                    !strcmp(m->layers[k].ops->name, "batchnorm") &&
+                    pf_layer_is(&m->layers[k], "batchnorm") &&
                     pf_model_find(f, m->layers[k].name) < 0)
                     j = k;
             f->actq[i] = m->actq[j];

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "engine/core/pf_cfg.h"
 #include "engine/qtensor.h"
@@ -108,6 +109,12 @@ struct pf_layer_ops {
      * grouped conv) or -PF_ENOMEM (the layer may then be part-pruned: discard the model). */
     int (*prune_channels)(struct pf_layer *l, int axis, const uint8_t *keep);
 };
+
+/* Whether l is of kind `kind` (its YAML `type:`, e.g. "batchnorm"). */
+static inline bool pf_layer_is(const struct pf_layer *l, const char *kind)
+{
+    return !strcmp(l->ops->name, kind);
+}
 
 /* ---- registry (layers/registry.c) ---- */
 extern const struct pf_layer_ops *const pf_layers[];

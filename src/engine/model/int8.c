@@ -47,11 +47,6 @@ static int sb_add(struct sbuf *b, const char *fmt, ...)
     }
 }
 
-static bool is_kind(const struct pf_layer *l, const char *kind)
-{
-    return !strcmp(l->ops->name, kind);
-}
-
 /* ---- batch-norm folding ---- */
 
 /* Removes the first ", bias: false" from s (in place). */
@@ -125,10 +120,10 @@ int pf_model_fold_bn(const struct pf_model *m, struct pf_model **out)
     for (int i = 0; i < L; i++) {
         const struct pf_layer *l = &m->layers[i];
         int p = l->in_idx[0];
-        if (!is_kind(l, "batchnorm") || l->n_in != 1 || p < 0)
+        if (!pf_layer_is(l, "batchnorm") || l->n_in != 1 || p < 0)
             continue;
         const struct pf_layer *c = &m->layers[p];
-        if ((is_kind(c, "conv2d") || is_kind(c, "dense")) && m->n_consumers[p] == 1 &&
+        if ((pf_layer_is(c, "conv2d") || pf_layer_is(c, "dense")) && m->n_consumers[p] == 1 &&
             c->act == PF_ACT_NONE && bn_of[p] < 0) {
             bn_of[p] = i;
             alias[i] = p;

@@ -28,7 +28,7 @@ static bool keeps_input_quant(const struct pf_layer *l)
     static const char *const kinds[] = {"maxpool", "relu",    "relu6", "flatten",
                                         "dropout", "avgpool", "gap"};
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
-        if (!strcmp(l->ops->name, kinds[i]) && l->n_in == 1)
+        if (pf_layer_is(l, kinds[i]) && l->n_in == 1)
             return true;
     return false;
 }
@@ -41,14 +41,14 @@ static bool feeds_batchnorm(const struct pf_model *m, int i)
     for (int j = i + 1; j < m->n_layers; j++)
         for (int k = 0; k < m->layers[j].n_in; k++)
             if (m->layers[j].in_idx[k] == i)
-                return !strcmp(m->layers[j].ops->name, "batchnorm");
+                return pf_layer_is(&m->layers[j], "batchnorm");
     return false;
 }
 
 /* ReLU outputs: what PocketFlow's UQ quantizes (every Relu / Relu6 op). */
 static bool is_activation(const struct pf_layer *l)
 {
-    return l->act != PF_ACT_NONE || !strcmp(l->ops->name, "relu") || !strcmp(l->ops->name, "relu6");
+    return l->act != PF_ACT_NONE || pf_layer_is(l, "relu") || pf_layer_is(l, "relu6");
 }
 
 static int setup_actq(struct pf_quant_ft *f)

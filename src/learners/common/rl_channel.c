@@ -438,7 +438,7 @@ static int channel_search(struct pf_run *r, const struct pf_cp_spec *spec, const
     c->bn_batches = pf_opts_int(o, key[BN]);
     bool has_bn = false;
     for (int i = 0; i < r->model->n_layers; i++)
-        has_bn |= !strcmp(r->model->layers[i].ops->name, "batchnorm");
+        has_bn |= pf_layer_is(&r->model->layers[i], "batchnorm");
     if (c->bn_batches > 0 && !has_bn) {
         pf_rl_search_free(s);
         return PF_ERR(PF_EINVAL,
