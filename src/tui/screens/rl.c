@@ -70,11 +70,14 @@ static const struct {
     const char *learner;
     const char *mode_key, *mode_val; /* what turns the search on */
     const char *budget_key, *rlouts_key;
+    const char *finalists_key; /* NULL: the search has no finalists */
 } searches[] = {
-    [PF_RL_CHANNEL] = {"channel", "cp_prune_option", "auto", "cp_preserve_ratio", "cp_nb_rlouts"},
+    [PF_RL_CHANNEL] = {"channel", "cp_prune_option", "auto", "cp_preserve_ratio", "cp_nb_rlouts",
+                       "cp_nb_finalists"},
     [PF_RL_SPARSITY] = {"weight-sparse", "ws_prune_ratio_prtl", "optimal", "ws_prune_ratio",
-                        "ws_nb_rlouts"},
-    [PF_RL_BITS] = {"uniform", "uql_enbl_rl_agent", "True", "uql_equivalent_bits", "uql_nb_rlouts"},
+                        "ws_nb_rlouts", NULL},
+    [PF_RL_BITS] = {"uniform", "uql_enbl_rl_agent", "True", "uql_equivalent_bits", "uql_nb_rlouts",
+                    NULL},
 };
 
 /* A number that is the whole token. */
@@ -140,7 +143,7 @@ int pf_rl_request_parse(const char *text, struct pf_rl_request *req)
         req->rlouts = (int)v;
     }
     if (n > 3) {
-        if (req->kind != PF_RL_CHANNEL)
+        if (!searches[req->kind].finalists_key)
             return PF_ERR(PF_EINVAL, "finalists are for channel searches only; type <kind> "
                                      "[budget] [roll-outs] for sparsity and bits");
         /* the upper bound is the option row's (rlsearch.h), checked when the run is set up */
@@ -161,7 +164,7 @@ int pf_rl_request_parse(const char *text, struct pf_rl_request *req)
         snprintf(req->kv[i][0], sizeof req->kv[i][0], "%s", keys[i]);
     req->n_kv = 3;
     if (n > 3) {
-        snprintf(req->kv[3][0], sizeof req->kv[3][0], "cp_nb_finalists");
+        snprintf(req->kv[3][0], sizeof req->kv[3][0], "%s", searches[req->kind].finalists_key);
         snprintf(req->kv[3][1], sizeof req->kv[3][1], "%d", req->finalists);
         req->n_kv = 4;
     }
@@ -186,10 +189,10 @@ int pf_rl_request_start(struct pf_app *app, const struct pf_rl_request *req)
     if (pf_app_switch(app, &pf_screen_rl) < 0)
         pf_app_err(app, -1); /* the run goes on; 6 shows it */
     else
-        pf_app_msg(app, PF_MSG_INFO, "RL search of %s started: %s %g, %d roll-out%s, %d finalist%s",
+        pf_app_msg(app, PF_MSG_INFO, "RL search of %s started: %s %g, %d roll-out%s%s",
                    pf_rl_value_label(req->kind), pf_rl_budget_label(req->kind), req->budget,
-                   req->rlouts, req->rlouts == 1 ? "" : "s", req->finalists,
-                   req->finalists == 1 ? "" : "s");
+                   req->rlouts, req->rlouts == 1 ? "" : "s",
+                   req->finalists ? ", then finalists" : "");
     return 0;
 }
 
@@ -207,7 +210,7 @@ const struct pf_prompt_req pf_rl_prompt = {
     .initial = "channel 0.5 20",
     .accept = accept_rl,
     /* both lines fit the prompt's 68 columns */
-    .hint = "defaults: channel 0.5, sparsity 0.9, bits 4 (2-8); 20; 0 finalists",
+    .hint = "defaults: MACs 0.5, sparsity 0.9, bits 4; 20 roll-outs; 0 finalists",
 };
 
 /* ---- keys ---- */

@@ -84,7 +84,7 @@ struct pf_rl_request {
     enum pf_rl_kind kind;
     double budget;                  /* kept MACs, sparsity or bits */
     int rlouts;                     /* roll-outs */
-    int finalists;                  /* cp_nb_finalists (channel only; 0: not given) */
+    int finalists;                  /* cp_nb_finalists (channel only; 0 unless typed) */
     const char *learner;            /* the learner that runs it */
     char kv[PF_RL_REQ_OPTS][2][32]; /* its options: key, value */
     int n_kv;
