@@ -4,6 +4,7 @@
  *   0 conv1  1 bn1  2 conv2  3 bn2  4 pool2  5 conv3  6 bn3  7 conv4  8 bn4  9 pool4
  *   10 conv5  11 bn5  12 gap  13 fc */
 #include <check.h>
+#include <string.h>
 
 #include "helpers/tui_test.h"
 
@@ -225,6 +226,45 @@ START_TEST(test_global_keys)
 }
 END_TEST
 
+START_TEST(test_whole_blocks)
+{
+    /* conv2 reads conv1's 32 channels (the netdef): ratio 0.3 keeps lround(22.4) = 22, not whole
+     * 16-channel blocks, so the edit warns; 0.5 keeps 16 and does not */
+    struct pf_app *app = pf_tui_test_app();
+    const struct pf_prof_row *conv2 = &app->prof->rows[2];
+    int g = app->prof->rows[0].group_out;
+    pf_tui_test_type(app, "jj++++++");
+    ck_assert_double_eq_tol(app->plan.layers[2].prune_ratio, 0.3, 1e-12);
+    ck_assert_int_eq(app->msg_level, PF_MSG_WARN);
+    ck_assert_ptr_nonnull(strstr(app->msg, "conv2 keeps 22 of 32 input channels"));
+    ck_assert(pf_profile_group_odd(app->prof, g));
+    ck_assert_int_eq(pf_profile_n_odd(app->prof), 1);
+    ck_assert_uint_eq(conv2->after.macs * 32, conv2->before.macs * 22);
+    /* b rounds to whole blocks: 22 -> 16 */
+    pf_tui_test_type(app, "b");
+    ck_assert_int_eq(app->plan.round_to, 16);
+    ck_assert_uint_eq(conv2->after.macs * 32, conv2->before.macs * 16);
+    ck_assert_int_eq(pf_profile_n_odd(app->prof), 0);
+    ck_assert_ptr_nonnull(strstr(app->msg, "round_to 16"));
+    /* and back to exact counts */
+    pf_tui_test_type(app, "b");
+    ck_assert_int_eq(app->plan.round_to, 1);
+    ck_assert_uint_eq(conv2->after.macs * 32, conv2->before.macs * 22);
+    ck_assert_ptr_nonnull(strstr(app->msg, "1 group runs padded"));
+    /* 0.5 keeps 16: whole blocks, no warning */
+    pf_tui_test_type(app, "++++");
+    ck_assert_double_eq_tol(app->plan.layers[2].prune_ratio, 0.5, 1e-12);
+    ck_assert_int_eq(app->msg[0], 0);
+    ck_assert(!pf_profile_group_odd(app->prof, g));
+    /* a round_to from a plan file (4) goes to whole blocks first */
+    app->plan.round_to = 4;
+    pf_profile_update_all(app->prof);
+    pf_tui_test_type(app, "b");
+    ck_assert_int_eq(app->plan.round_to, 16);
+    pf_tui_test_free(app);
+}
+END_TEST
+
 Suite *tui_model_suite(void);
 Suite *tui_model_suite(void)
 {
@@ -241,6 +281,7 @@ Suite *tui_model_suite(void)
     tcase_add_test(tc, test_layer_detail);
     tcase_add_test(tc, test_plan_save_load);
     tcase_add_test(tc, test_global_keys);
+    tcase_add_test(tc, test_whole_blocks);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -320,9 +320,7 @@ int pf_cli_bench_layers(struct cmd *c, const char *pos)
         if (tb.int8_s > 0 && ta.int8_s > 0)
             printf("int8 network: shrunk %.4f ms per forward; measured speed-up %.2fx\n",
                    ta.int8_s * 1e3, tb.int8_s / ta.int8_s);
-        int odd = 0;
-        for (int gi = 0; gi < p->n_groups; gi++)
-            odd += p->groups[gi].keep < p->groups[gi].channels && p->groups[gi].keep % PF_BLK;
+        int odd = pf_profile_n_odd(p);
         if (odd)
             printf("note: %d pruned channel group%s keep%s a count that is not a multiple of "
                    "%d, which the CPU's kernels pad to one; `round_to: %d` in the plan keeps "

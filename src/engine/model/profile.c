@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/backend/backend.h"
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_status.h"
 
@@ -26,6 +27,22 @@ struct prof_priv {
     int *bad;                  /* per layer: entry refused at its last check */
     int n_bad;
 };
+
+bool pf_profile_group_odd(const struct pf_profile *p, int gi)
+{
+    if (gi < 0 || gi >= p->n_groups)
+        return false;
+    const struct pf_prof_group *g = &p->groups[gi];
+    return g->keep < g->channels && g->keep % PF_BLK;
+}
+
+int pf_profile_n_odd(const struct pf_profile *p)
+{
+    int n = 0;
+    for (int gi = 0; gi < p->n_groups; gi++)
+        n += pf_profile_group_odd(p, gi);
+    return n;
+}
 
 uint64_t pf_profile_weight_bytes(uint64_t n, int bits, double sparsity)
 {

@@ -115,6 +115,14 @@ static inline double pf_profile_share(uint64_t part, uint64_t total)
     return total ? (double)part / (double)total : 0.0;
 }
 
+/* Whether group gi was pruned to a count that is not whole blocks of PF_BLK channels. The CPU's
+ * convolution kernels pad such a group to whole blocks, so the layers that read or write it run
+ * at about the speed of the padded count, not at their MACs (bench/RESULTS.md: "Why unrounded
+ * counts stay slow"); `round_to` in the plan keeps whole blocks. */
+bool pf_profile_group_odd(const struct pf_profile *p, int gi);
+/* How many groups pf_profile_group_odd reports. */
+int pf_profile_n_odd(const struct pf_profile *p);
+
 /* Stored bytes of a weight tensor of n values at bits and sparsity (the rule above). */
 uint64_t pf_profile_weight_bytes(uint64_t n, int bits, double sparsity);
 

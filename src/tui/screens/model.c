@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/backend/backend.h"
 #include "engine/core/pf_alloc.h"
 #include "engine/core/pf_status.h"
 #include "tui/app.h"
@@ -40,6 +41,7 @@ enum {
     K_LOAD,
     K_RUN,
     K_RL,
+    K_BLOCKS,
     K_CLICK
 };
 
@@ -62,6 +64,9 @@ static const struct pf_binding bindings[] = {
     {'u', K_ALL, "u", "all", "set the focused value of this layer on every layer that takes it"},
     {'0', K_RESET, "0", "reset", "reset the plan: nothing pruned, 32-bit everything"},
     {'m', K_FLOPS, "m", "MACs/FLOPs", "count MACs or FLOPs (2 x MACs)"},
+    {'b', K_BLOCKS, "b", "blocks",
+     "round pruned channel counts to whole 16-channel blocks, which the CPU runs at their MACs "
+     "(the plan's round_to 16), or back to exact counts (round_to 1)"},
     {'\n', K_DETAIL, "Enter", "detail", "layer detail: weight histogram, per-channel L1 norms"},
     {KEY_ENTER, K_DETAIL, NULL, NULL, NULL},
     {'/', K_FILTER, "/", "filter", "show only layers whose name or type contains a text"},
@@ -185,8 +190,47 @@ static void edit(struct pf_app *app, int i, enum pf_plan_col col, int dir)
         e->a_bits = bits_step(e->a_bits, dir);
         break;
     }
-    if (pf_app_plan_update(app, i, &undo) == 0)
-        app->msg[0] = 0;
+    if (pf_app_plan_update(app, i, &undo) < 0)
+        return;
+    app->msg[0] = 0;
+    int gi = app->prof->rows[i].group_in;
+    if (col == PF_COL_PRUNE && pf_profile_group_odd(app->prof, gi))
+        pf_app_msg(app, PF_MSG_WARN,
+                   "%s keeps %d of %d input channels: not whole %d-channel blocks, so it runs "
+                   "at about the speed of the next block (round_to %d keeps whole blocks)",
+                   app->model->layers[i].name, app->prof->groups[gi].keep,
+                   app->prof->groups[gi].channels, PF_BLK, PF_BLK);
+}
+
+static double pct(uint64_t a, uint64_t b)
+{
+    return b ? 100.0 * (double)a / (double)b : 100.0;
+}
+
+/* Toggles the plan's round_to between PF_BLK and 1 (from any other value: to PF_BLK). */
+static void round_blocks(struct pf_app *app)
+{
+    int undo = app->plan.round_to;
+    app->plan.round_to = undo == PF_BLK ? 1 : PF_BLK;
+    if (pf_app_plan_update(app, -1, NULL) < 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", app->msg);
+        app->plan.round_to = undo;
+        pf_profile_update_all(app->prof);
+        pf_app_msg(app, PF_MSG_ERROR, "not applied: %s", msg);
+        return;
+    }
+    const struct pf_profile *p = app->prof;
+    if (app->plan.round_to == PF_BLK)
+        pf_app_msg(app, PF_MSG_INFO,
+                   "round_to %d: pruned groups keep whole %d-channel blocks; MACs now %.1f%%",
+                   PF_BLK, PF_BLK, pct(p->after.macs, p->before.macs));
+    else
+        pf_app_msg(app, PF_MSG_INFO,
+                   "round_to 1: exact channel counts; MACs now %.1f%%; %d group%s run%s padded "
+                   "to whole blocks (highlighted output shapes)",
+                   pct(p->after.macs, p->before.macs), pf_profile_n_odd(p),
+                   pf_profile_n_odd(p) == 1 ? "" : "s", pf_profile_n_odd(p) == 1 ? "s" : "");
 }
 
 static const char *const col_names[PF_COL_N] = {"prune ratio", "sparsity", "weight bits",
@@ -350,6 +394,9 @@ static enum pf_key_result model_key(struct pf_screen *s, int ch)
     case K_FLOPS:
         app->show_flops = !app->show_flops;
         break;
+    case K_BLOCKS:
+        round_blocks(app);
+        break;
     case K_DETAIL:
         if (i >= 0) {
             app->sel_layer = i;
@@ -447,7 +494,9 @@ static void cell(const void *user, int row, int col, char *buf, size_t n, enum p
         break;
     case C_OUT:
         snprintf(buf, n, "%dx%dx%d", pr->after.out.c, pr->after.out.h, pr->after.out.w);
-        if (pr->after.out.c != pr->before.out.c)
+        if (pf_profile_group_odd(app->prof, pr->group_out))
+            *role = PF_ROLE_WARN; /* padded to whole blocks: slower than its MACs */
+        else if (pr->after.out.c != pr->before.out.c)
             *role = PF_ROLE_CHANGED;
         break;
     case C_PARAMS:
@@ -506,11 +555,6 @@ static void cell(const void *user, int row, int col, char *buf, size_t n, enum p
         *role = e->a_bits < 32 ? PF_ROLE_CHANGED : PF_ROLE_DIM;
         break;
     }
-}
-
-static double pct(uint64_t a, uint64_t b)
-{
-    return b ? 100.0 * (double)a / (double)b : 100.0;
 }
 
 static void model_draw(const struct pf_screen *s, WINDOW *w)
