@@ -87,7 +87,8 @@ static struct opt bench_opts[] = {
     {"layers", OPT_STR, NULL, "MODEL|NETDEF: per-layer forward times, MACs, GFLOP/s instead", NULL},
     {"plan", OPT_STR, NULL,
      "with --layers: also time the model shrunk by this plan (each network; a quantized model "
-     "keeps its quantized weights)",
+     "keeps its quantized weights), and, when it keeps channel counts between 16-channel "
+     "blocks, the same plan rounded to whole blocks (round_to 16)",
      NULL},
     {"input", OPT_STR, NULL, "with --layers: input size CxHxW instead of the model's", NULL},
     COMMON_OPTS,

@@ -84,6 +84,22 @@ expect_ok bench-layers-json-infer '"infer_speedup": [0-9]' "$APP" bench --layers
 printf 'round_to: 16\nlayers:\n  conv3: {prune_ratio: 0.3}\n  conv4: {prune_ratio: 0.3}\n' >"$T/r16.yaml"
 if "$APP" bench --layers assets/nets/fmnist_bn.yaml --plan "$T/r16.yaml" --steps 2 --warmup 0 >"$T/out" 2>"$T/err" &&
     grep -q 'measured speed-up' "$T/out" && ! grep -q 'note:' "$T/out"; then ok; else bad "bench-layers-r16: a round_to 16 plan gets no note: $(head -c 300 "$T/out")"; fi
+# an odd plan is also timed rounded to whole blocks; its MACs ratio is info's for round_to 16
+printf 'layers:\n  conv3: {prune_ratio: 0.3}\n  conv4: {prune_ratio: 0.3}\n' >"$T/odd.yaml"
+expect_ok bench-layers-rounded 'with round_to 16: MACs ratio [0-9.]+ .* measured speed-up [0-9.]+x, inference network [0-9.]+x' \
+    "$APP" bench --layers assets/nets/fmnist_bn.yaml --plan "$T/odd.yaml" --steps 2 --warmup 0
+if "$APP" bench --layers assets/nets/fmnist_bn.yaml --plan "$T/odd.yaml" --steps 2 --warmup 0 --json >"$T/b.json" 2>/dev/null &&
+    "$APP" info assets/nets/fmnist_bn.yaml --plan "$T/r16.yaml" --json >"$T/i.json" &&
+    python3 -c '
+import json, sys
+b, i = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+want = i["after_totals"]["macs"] / i["totals"]["macs"]
+assert b["odd_groups"] == 2, b["odd_groups"]
+assert abs(b["rounded"]["macs_ratio"] - want) < 1e-6, (b["rounded"], want)
+assert b["rounded"]["macs_ratio"] < b["macs_ratio"], "22 and 45 round to 16 and 48"
+' "$T/b.json" "$T/i.json"; then ok; else bad "bench-layers-rounded-json: $(head -c 300 "$T/b.json")"; fi
+if "$APP" bench --layers assets/nets/fmnist_bn.yaml --plan "$T/r16.yaml" --steps 2 --warmup 0 --json 2>/dev/null |
+    python3 -c 'import json, sys; d = json.load(sys.stdin); assert "rounded" not in d and d["odd_groups"] == 0'; then ok; else bad "bench-layers-r16-json: a whole-block plan is not timed again"; fi
 expect_fail bench-plan-alone "go with --layers" "$APP" bench --plan "$T/plan.yaml"
 
 # bad netdefs: each names the file and the problem

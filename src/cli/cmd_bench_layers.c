@@ -179,13 +179,41 @@ fail:
     return rc;
 }
 
+/* The same plan with round_to PF_BLK (whole blocks), shrunk and timed: what a user trades by
+ * rounding a plan whose counts fall between blocks. *macs_ratio gets its kept MACs share. */
+static int time_rounded(const struct pf_model *m, const struct pf_groups *g,
+                        const struct pf_plan *plan, const float *x, int N, int warm, int steps,
+                        double *macs_ratio, struct timing *t)
+{
+    struct pf_plan r = {0};
+    struct pf_profile *p = NULL;
+    struct pf_model *s = NULL;
+    int rc = pf_plan_copy(&r, plan);
+    if (rc == 0) {
+        r.round_to = PF_BLK;
+        rc = pf_profile_new(m, g, &r, &p);
+    }
+    if (rc == 0)
+        rc = shrink(m, p, &s);
+    if (rc == 0) {
+        *macs_ratio = p->before.macs ? (double)p->after.macs / p->before.macs : 0.0;
+        fprintf(stderr, "timing the plan rounded to whole %d-channel blocks\n", PF_BLK);
+        rc = time_model(s, x, N, warm, steps, t);
+    }
+    pf_model_free(s);
+    pf_profile_free(p);
+    pf_plan_deinit(&r);
+    return rc;
+}
+
 int pf_cli_bench_layers(struct cmd *c, const char *pos)
 {
     struct pf_model *m = NULL, *s = NULL;
     struct pf_groups *g = NULL;
     struct pf_profile *p = NULL;
     struct pf_plan plan = {0};
-    struct timing tb = {0}, ta = {0};
+    struct timing tb = {0}, ta = {0}, tr = {0};
+    double rounded_ratio = 0;
     float *x = NULL;
     const char *path = pf_cli_opt_str(c, "layers"), *plan_path = pf_cli_opt_str(c, "plan");
     const char *input = pf_cli_opt_str(c, "input");
@@ -232,6 +260,9 @@ int pf_cli_bench_layers(struct cmd *c, const char *pos)
         fprintf(stderr, "timing the shrunk model\n");
         if ((rc = time_model(s, x, N, warm, steps, &ta)) < 0)
             goto done;
+        if (pf_profile_n_odd(p) &&
+            (rc = time_rounded(m, g, &plan, x, N, warm, steps, &rounded_ratio, &tr)) < 0)
+            goto done;
     }
     double sum_b = 0, sum_a = 0;
     for (int i = 0; i < m->n_layers; i++) {
@@ -273,6 +304,14 @@ int pf_cli_bench_layers(struct cmd *c, const char *pos)
             json_speedup("infer_speedup", tb.infer_s, ta.infer_s);
             json_ms("after_int8_ms", ta.int8_s);
             json_speedup("int8_speedup", tb.int8_s, ta.int8_s);
+            printf(", \"odd_groups\": %d", pf_profile_n_odd(p));
+        }
+        if (tr.model_s > 0) {
+            printf(", \"rounded\": {\"round_to\": %d, \"macs_ratio\": %.6f, \"speedup\": %.4f",
+                   PF_BLK, rounded_ratio, tb.model_s / tr.model_s);
+            json_speedup("infer_speedup", tb.infer_s, tr.infer_s);
+            json_speedup("int8_speedup", tb.int8_s, tr.int8_s);
+            printf("}");
         }
         printf("}\n");
         rc = 0;
@@ -326,12 +365,23 @@ int pf_cli_bench_layers(struct cmd *c, const char *pos)
                    "%d, which the CPU's kernels pad to one; `round_to: %d` in the plan keeps "
                    "whole blocks\n",
                    odd, odd == 1 ? "" : "s", odd == 1 ? "s" : "", PF_BLK, PF_BLK);
+        if (tr.model_s > 0) {
+            printf("with round_to %d: MACs ratio %.4f (%.2fx fewer); measured speed-up %.2fx",
+                   PF_BLK, rounded_ratio, rounded_ratio > 0 ? 1.0 / rounded_ratio : 0.0,
+                   tb.model_s / tr.model_s);
+            if (tb.infer_s > 0 && tr.infer_s > 0)
+                printf(", inference network %.2fx", tb.infer_s / tr.infer_s);
+            if (tb.int8_s > 0 && tr.int8_s > 0)
+                printf(", int8 network %.2fx", tb.int8_s / tr.int8_s);
+            printf("\n");
+        }
     }
     rc = 0;
 done:
     free(x);
     free(tb.layer_s);
     free(ta.layer_s);
+    free(tr.layer_s);
     pf_profile_free(p);
     pf_plan_deinit(&plan);
     pf_groups_free(g);
