@@ -261,6 +261,17 @@ START_TEST(test_whole_blocks)
     pf_profile_update_all(app->prof);
     pf_tui_test_type(app, "b");
     ck_assert_int_eq(app->plan.round_to, 16);
+    /* u at 0.3 under round_to 1: the inputs of conv2, conv3, conv4, conv5 and fc keep 22, 22,
+     * 45, 45 and 90 of 32, 32, 64, 64 and 128 channels: five groups between blocks */
+    pf_tui_test_type(app, "b----u");
+    ck_assert_int_eq(app->plan.round_to, 1);
+    ck_assert_int_eq(app->msg_level, PF_MSG_WARN);
+    ck_assert_msg(strstr(app->msg, "on 5 layers; 5 groups fall between 16-channel blocks"), "%s",
+                  app->msg);
+    pf_tui_test_type(app, "0");
+    pf_tui_test_type(app, "u");
+    ck_assert_int_eq(app->msg_level, PF_MSG_INFO);
+    ck_assert_ptr_null(strstr(app->msg, "blocks"));
     pf_tui_test_free(app);
 }
 END_TEST

@@ -259,8 +259,13 @@ static void set_all(struct pf_app *app, int i, enum pf_plan_col col)
         pf_profile_update_all(app->prof);
         pf_app_msg(app, PF_MSG_ERROR, "not applied: %s", msg);
     } else {
-        pf_app_msg(app, PF_MSG_INFO, "%s of %s set on %d layers", col_names[col],
-                   app->model->layers[i].name, n);
+        int odd = col == PF_COL_PRUNE ? pf_profile_n_odd(app->prof) : 0;
+        char tail[96] = "";
+        if (odd)
+            snprintf(tail, sizeof tail, "; %d group%s between %d-channel blocks (b rounds)", odd,
+                     odd == 1 ? " falls" : "s fall", PF_BLK);
+        pf_app_msg(app, odd ? PF_MSG_WARN : PF_MSG_INFO, "%s of %s set on %d layers%s",
+                   col_names[col], app->model->layers[i].name, n, tail);
     }
     pf_plan_deinit(&saved);
 }
