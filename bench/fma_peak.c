@@ -1,8 +1,8 @@
-/* fma_peak.c: the single-thread fp32 FMA peak of this CPU, the ceiling for any convolution
- * kernel: 12 independent chains of 16-lane fused multiply-adds held in registers, best of 5
- * passes. A timing
- * program, not a test: it asserts nothing. bench/RESULTS.md compares oneDNN's convolutions on
- * whole 16-channel blocks against it ("Why counts between blocks cannot reach the MACs ratio").
+/* fma_peak.c: the fp32 rate of a register-only FMA loop on one core: twelve independent chains
+ * of 16-lane fused multiply-adds, best of 5 passes. oneDNN's convolutions on whole 16-channel
+ * blocks reach it or more, which is why a pruned count between blocks cannot make up its
+ * padding with a better kernel (bench/RESULTS.md, "What a kernel of our own reaches"). A timing
+ * program, not a test: it asserts nothing.
  *
  * Build and run (AVX-512 CPUs):
  *   cc -O3 -march=native bench/fma_peak.c -o build/fma_peak && build/fma_peak */
