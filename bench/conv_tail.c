@@ -313,6 +313,7 @@ static double time_dnnl(int N, int C, int K, int H, int W, int reps)
         double t = pf_now_s() - t0;
         best = t < best ? t : best;
     }
+    pf_conv_state_free(&st);
     free(x);
     free(y);
     free(w);
