@@ -236,7 +236,7 @@ START_TEST(test_whole_blocks)
     pf_tui_test_type(app, "jj++++++");
     ck_assert_double_eq_tol(app->plan.layers[2].prune_ratio, 0.3, 1e-12);
     ck_assert_int_eq(app->msg_level, PF_MSG_WARN);
-    ck_assert_ptr_nonnull(strstr(app->msg, "conv2 keeps 22 of 32 input channels"));
+    ck_assert_ptr_nonnull(strstr(app->msg, "conv2 keeps 22 of 32 inputs, which run like 32"));
     ck_assert(pf_profile_group_odd(app->prof, g));
     ck_assert_int_eq(pf_profile_n_odd(app->prof), 1);
     ck_assert_uint_eq(conv2->after.macs * 32, conv2->before.macs * 22);
@@ -245,12 +245,12 @@ START_TEST(test_whole_blocks)
     ck_assert_int_eq(app->plan.round_to, 16);
     ck_assert_uint_eq(conv2->after.macs * 32, conv2->before.macs * 16);
     ck_assert_int_eq(pf_profile_n_odd(app->prof), 0);
-    ck_assert_ptr_nonnull(strstr(app->msg, "round_to 16"));
+    ck_assert_ptr_nonnull(strstr(app->msg, "round_to 16: whole 16-channel blocks"));
     /* and back to exact counts */
     pf_tui_test_type(app, "b");
     ck_assert_int_eq(app->plan.round_to, 1);
     ck_assert_uint_eq(conv2->after.macs * 32, conv2->before.macs * 22);
-    ck_assert_ptr_nonnull(strstr(app->msg, "1 group runs padded"));
+    ck_assert_ptr_nonnull(strstr(app->msg, "; 1 group between blocks"));
     /* 0.5 keeps 16: whole blocks, no warning */
     pf_tui_test_type(app, "++++");
     ck_assert_double_eq_tol(app->plan.layers[2].prune_ratio, 0.5, 1e-12);
@@ -266,7 +266,7 @@ START_TEST(test_whole_blocks)
     pf_tui_test_type(app, "b----u");
     ck_assert_int_eq(app->plan.round_to, 1);
     ck_assert_int_eq(app->msg_level, PF_MSG_WARN);
-    ck_assert_msg(strstr(app->msg, "on 5 layers; 5 groups fall between 16-channel blocks"), "%s",
+    ck_assert_msg(strstr(app->msg, "on 5 layers; 5 groups between blocks (b rounds)"), "%s",
                   app->msg);
     pf_tui_test_type(app, "0");
     pf_tui_test_type(app, "u");

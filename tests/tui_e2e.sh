@@ -131,11 +131,11 @@ else
     bad "params did not change"
 fi
 # 30 of conv1's 32 channels is not whole 16-channel blocks: a warning; b rounds and back
-wait_for "the edit warns of a count between blocks" "conv2 keeps 30 of 32 input channels" 5
+wait_for "the edit warns of a count between blocks" "conv2 keeps 30 of 32 inputs, which run like 32" 5
 keys b
-wait_for "b: whole blocks" "round_to 16: pruned groups keep whole 16-channel blocks" 5
+wait_for "b: whole blocks" "round_to 16: whole 16-channel blocks, MACs" 5
 keys b
-wait_for "b again: exact counts" "round_to 1: exact channel counts" 5
+wait_for "b again: exact counts" "round_to 1: exact counts, MACs .*; 1 group between blocks" 5
 
 # ---- 3. a short fine-tuning run from the learner form ----
 keys 2

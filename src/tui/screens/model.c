@@ -194,12 +194,14 @@ static void edit(struct pf_app *app, int i, enum pf_plan_col col, int dir)
         return;
     app->msg[0] = 0;
     int gi = app->prof->rows[i].group_in;
-    if (col == PF_COL_PRUNE && pf_profile_group_odd(app->prof, gi))
+    if (col == PF_COL_PRUNE && pf_profile_group_odd(app->prof, gi)) {
+        int keep = app->prof->groups[gi].keep;
         pf_app_msg(app, PF_MSG_WARN,
-                   "%s keeps %d of %d input channels: not whole %d-channel blocks, so it runs "
-                   "at about the speed of the next block (round_to %d keeps whole blocks)",
-                   app->model->layers[i].name, app->prof->groups[gi].keep,
-                   app->prof->groups[gi].channels, PF_BLK, PF_BLK);
+                   "%s keeps %d of %d inputs, which run like %d (%d-channel "
+                   "blocks; b rounds)",
+                   app->model->layers[i].name, keep, app->prof->groups[gi].channels,
+                   (keep + PF_BLK - 1) / PF_BLK * PF_BLK, PF_BLK);
+    }
 }
 
 static double pct(uint64_t a, uint64_t b)
@@ -222,15 +224,13 @@ static void round_blocks(struct pf_app *app)
     }
     const struct pf_profile *p = app->prof;
     if (app->plan.round_to == PF_BLK)
-        pf_app_msg(app, PF_MSG_INFO,
-                   "round_to %d: pruned groups keep whole %d-channel blocks; MACs now %.1f%%",
-                   PF_BLK, PF_BLK, pct(p->after.macs, p->before.macs));
+        pf_app_msg(app, PF_MSG_INFO, "round_to %d: whole %d-channel blocks, MACs %.1f%%", PF_BLK,
+                   PF_BLK, pct(p->after.macs, p->before.macs));
     else
         pf_app_msg(app, PF_MSG_INFO,
-                   "round_to 1: exact channel counts; MACs now %.1f%%; %d group%s run%s padded "
-                   "to whole blocks (highlighted output shapes)",
+                   "round_to 1: exact counts, MACs %.1f%%; %d group%s between blocks (highlighted)",
                    pct(p->after.macs, p->before.macs), pf_profile_n_odd(p),
-                   pf_profile_n_odd(p) == 1 ? "" : "s", pf_profile_n_odd(p) == 1 ? "s" : "");
+                   pf_profile_n_odd(p) == 1 ? "" : "s");
 }
 
 static const char *const col_names[PF_COL_N] = {"prune ratio", "sparsity", "weight bits",
@@ -262,8 +262,8 @@ static void set_all(struct pf_app *app, int i, enum pf_plan_col col)
         int odd = col == PF_COL_PRUNE ? pf_profile_n_odd(app->prof) : 0;
         char tail[96] = "";
         if (odd)
-            snprintf(tail, sizeof tail, "; %d group%s between %d-channel blocks (b rounds)", odd,
-                     odd == 1 ? " falls" : "s fall", PF_BLK);
+            snprintf(tail, sizeof tail, "; %d group%s between blocks (b rounds)", odd,
+                     odd == 1 ? "" : "s");
         pf_app_msg(app, odd ? PF_MSG_WARN : PF_MSG_INFO, "%s of %s set on %d layers%s",
                    col_names[col], app->model->layers[i].name, n, tail);
     }
