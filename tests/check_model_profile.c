@@ -236,6 +236,34 @@ START_TEST(test_group_resolution)
 }
 END_TEST
 
+/* Groups between whole 16-channel blocks: pruned to a count that is not a multiple of 16. */
+START_TEST(test_odd_groups)
+{
+    struct fixture f;
+    open_file(&f, "assets/nets/resnet20_cifar.yaml"); /* stages of 16, 32, 64 channels */
+    int a = pf_model_find(f.m, "s1b2_conv1"), c = pf_model_find(f.m, "s3b2_conv2");
+    int ga = pf_groups_in_group(f.g, f.m, a), gc = pf_groups_in_group(f.g, f.m, c);
+    ck_assert_int_eq(pf_profile_n_odd(f.p), 0); /* nothing pruned */
+    f.plan.layers[a].prune_ratio = 0.5;         /* 16 -> 8 */
+    f.plan.layers[c].prune_ratio = 0.25;        /* 64 -> 48: whole blocks */
+    ck_assert_int_eq(pf_profile_update_all(f.p), 0);
+    ck_assert(pf_profile_group_odd(f.p, ga));
+    ck_assert(!pf_profile_group_odd(f.p, gc));
+    ck_assert_int_eq(pf_profile_n_odd(f.p), 1);
+    f.plan.layers[c].prune_ratio = 0.3; /* 64 -> 45 */
+    ck_assert_int_eq(pf_profile_update_all(f.p), 0);
+    ck_assert(pf_profile_group_odd(f.p, gc));
+    ck_assert_int_eq(pf_profile_n_odd(f.p), 2);
+    f.plan.round_to = 16; /* 8 -> 16 (never below one block), 45 -> 48 */
+    ck_assert_int_eq(pf_profile_update_all(f.p), 0);
+    ck_assert_int_eq(f.p->groups[gc].keep, 48);
+    ck_assert_int_eq(pf_profile_n_odd(f.p), 0);
+    ck_assert(!pf_profile_group_odd(f.p, -1)); /* no group */
+    ck_assert(!pf_profile_group_odd(f.p, f.p->n_groups));
+    close_all(&f);
+}
+END_TEST
+
 /* A plan's after-numbers equal the counts of the model with those channels physically gone. */
 START_TEST(test_after_equals_pruned_model)
 {
@@ -350,6 +378,7 @@ Suite *model_profile_suite(void)
     tcase_add_test(tc, test_plan_convnet);
     tcase_add_test(tc, test_bytes_rule);
     tcase_add_test(tc, test_group_resolution);
+    tcase_add_test(tc, test_odd_groups);
     tcase_add_test(tc, test_after_equals_pruned_model);
     tcase_add_test(tc, test_incremental_equals_full);
     suite_add_tcase(s, tc);
