@@ -100,6 +100,13 @@ assert b["rounded"]["macs_ratio"] < b["macs_ratio"], "22 and 45 round to 16 and 
 ' "$T/b.json" "$T/i.json"; then ok; else bad "bench-layers-rounded-json: $(head -c 300 "$T/b.json")"; fi
 if "$APP" bench --layers assets/nets/fmnist_bn.yaml --plan "$T/r16.yaml" --steps 2 --warmup 0 --json 2>/dev/null |
     python3 -c 'import json, sys; d = json.load(sys.stdin); assert "rounded" not in d and d["odd_groups"] == 0'; then ok; else bad "bench-layers-r16-json: a whole-block plan is not timed again"; fi
+# a channel run says when its counts fall between blocks (0.7 of 32 and 64: 22 and 45), and not
+# when they are whole (0.5: 16 and 32)
+CPB="--model assets/nets/fmnist_bn.yaml --data synthetic --learner=channel --cp_nb_batches=1 --nb_epochs=0 --nb_smpls_val=200 --no_run_dir --out $T/cpb.h5"
+if "$APP" run $CPB --cp_uniform_preserve_ratio=0.7 >"$T/out" 2>&1 &&
+    grep -q 'channel: 3 of 3 pruned groups fall between 16-channel blocks' "$T/out"; then ok; else bad "cp-partial-blocks: $(tail -c 300 "$T/out")"; fi
+if "$APP" run $CPB --cp_uniform_preserve_ratio=0.5 >"$T/out" 2>&1 && grep -q 'selection done' "$T/out" &&
+    ! grep -q 'between 16-channel blocks' "$T/out"; then ok; else bad "cp-whole-blocks: $(tail -c 300 "$T/out")"; fi
 expect_fail bench-plan-alone "go with --layers" "$APP" bench --plan "$T/plan.yaml"
 
 # bad netdefs: each names the file and the problem

@@ -15,6 +15,13 @@
 /* Channels per block of the blocked inference layout (conv2d_blk). */
 #define PF_BLK 16
 
+/* Whether a pruned count of channels ends in a partial block: the CPU's kernels pad it to whole
+ * blocks, so layers on it run at about the speed of the padded count, not at their MACs. */
+static inline bool pf_blk_partial(int channels)
+{
+    return channels % PF_BLK != 0;
+}
+
 /* One 2-D convolution, all sizes resolved. x (N, C, H, W), w (K, C/groups, R, S), b (K) or
  * NULL, y (N, K, OH, OW). Padding may be asymmetric (TensorFlow SAME puts the odd pixel at the
  * bottom/right): OH = (H + pad_t + pad_b - R) / stride_h + 1, likewise OW. */

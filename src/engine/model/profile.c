@@ -33,7 +33,7 @@ bool pf_profile_group_odd(const struct pf_profile *p, int gi)
     if (gi < 0 || gi >= p->n_groups)
         return false;
     const struct pf_prof_group *g = &p->groups[gi];
-    return g->keep < g->channels && g->keep % PF_BLK;
+    return g->keep < g->channels && pf_blk_partial(g->keep);
 }
 
 int pf_profile_n_odd(const struct pf_profile *p)

@@ -975,6 +975,14 @@ int pf_chanprune_run(struct pf_run *r, const struct pf_cp_spec *spec, const char
     double kept = pf_chanprune_kept_macs(&cp);
     pf_run_metric(r, cp.step, "kept_macs", kept);
     pf_run_log(r, "%s: channel selection done, %.1f%% of the MACs kept", spec->name, 100.0 * kept);
+    int partial = 0;
+    for (int i = 0; i < cp.n_order; i++)
+        partial += pf_blk_partial(cp.keep[cp.order[i]]);
+    if (partial && !spec->quiet)
+        pf_run_log(r,
+                   "%s: %d of %d pruned groups fall between %d-channel blocks and run like the "
+                   "next whole block (round_to: %d in a plan keeps whole blocks)",
+                   spec->name, partial, cp.n_order, PF_BLK, PF_BLK);
     if (!spec->quiet && (rc = pf_chanprune_report_acc(r, cp.step, "pruned")) < 0)
         goto fail;
     if (save_ws && save_ws[0]) {

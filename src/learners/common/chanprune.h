@@ -204,7 +204,8 @@ struct pf_cp_spec {
     int chunk;                /* groups between calls of `between` (<= 0: never) */
     void *user;
     bool finetune; /* run the final fine-tune (the run's schedule) */
-    bool quiet;    /* no accuracy reports before / after selection (an RL roll-out) */
+    bool quiet;    /* no accuracy reports before / after selection, no between-blocks note (an RL
+                      roll-out) */
 };
 
 /* The common driver: plan, set-up, validation accuracy before ("acc_full"), for each group in
