@@ -976,9 +976,9 @@ int pf_chanprune_run(struct pf_run *r, const struct pf_cp_spec *spec, const char
     pf_run_metric(r, cp.step, "kept_macs", kept);
     pf_run_log(r, "%s: channel selection done, %.1f%% of the MACs kept", spec->name, 100.0 * kept);
     int partial = 0;
-    for (int i = 0; i < cp.n_order; i++)
+    for (int i = 0; i < cp.n_order && !spec->quiet; i++)
         partial += pf_blk_partial(cp.keep[cp.order[i]]);
-    if (partial && !spec->quiet)
+    if (partial)
         pf_run_log(r,
                    "%s: %d of %d pruned groups fall between %d-channel blocks and run like the "
                    "next whole block (round_to: %d in a plan keeps whole blocks)",

@@ -209,28 +209,36 @@ static double pct(uint64_t a, uint64_t b)
     return b ? 100.0 * (double)a / (double)b : 100.0;
 }
 
+/* After a whole-plan update was refused and the caller restored the plan: recomputes the
+ * profile and says "not applied", keeping the refusal's message. */
+static void refused(struct pf_app *app)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s", app->msg);
+    pf_profile_update_all(app->prof);
+    pf_app_msg(app, PF_MSG_ERROR, "not applied: %s", msg);
+}
+
 /* Toggles the plan's round_to between PF_BLK and 1 (from any other value: to PF_BLK). */
 static void round_blocks(struct pf_app *app)
 {
     int undo = app->plan.round_to;
     app->plan.round_to = undo == PF_BLK ? 1 : PF_BLK;
     if (pf_app_plan_update(app, -1, NULL) < 0) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s", app->msg);
         app->plan.round_to = undo;
-        pf_profile_update_all(app->prof);
-        pf_app_msg(app, PF_MSG_ERROR, "not applied: %s", msg);
+        refused(app);
         return;
     }
     const struct pf_profile *p = app->prof;
+    double macs = pct(p->after.macs, p->before.macs);
+    int odd = pf_profile_n_odd(p);
     if (app->plan.round_to == PF_BLK)
         pf_app_msg(app, PF_MSG_INFO, "round_to %d: whole %d-channel blocks, MACs %.1f%%", PF_BLK,
-                   PF_BLK, pct(p->after.macs, p->before.macs));
+                   PF_BLK, macs);
     else
         pf_app_msg(app, PF_MSG_INFO,
                    "round_to 1: exact counts, MACs %.1f%%; %d group%s between blocks (highlighted)",
-                   pct(p->after.macs, p->before.macs), pf_profile_n_odd(p),
-                   pf_profile_n_odd(p) == 1 ? "" : "s");
+                   macs, odd, odd == 1 ? "" : "s");
 }
 
 static const char *const col_names[PF_COL_N] = {"prune ratio", "sparsity", "weight bits",
@@ -251,13 +259,9 @@ static void set_all(struct pf_app *app, int i, enum pf_plan_col col)
             n++;
         }
     if (pf_app_plan_update(app, -1, NULL) < 0) {
-        /* keep the message, restore the plan */
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s", app->msg);
         for (int k = 0; k < app->model->n_layers; k++)
             app->plan.layers[k] = saved.layers[k];
-        pf_profile_update_all(app->prof);
-        pf_app_msg(app, PF_MSG_ERROR, "not applied: %s", msg);
+        refused(app);
     } else {
         int odd = col == PF_COL_PRUNE ? pf_profile_n_odd(app->prof) : 0;
         char tail[96] = "";
